@@ -1,0 +1,3 @@
+"""cosmos.curate: skeleton; the implementation lands with its issue."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""cosmos.diffusion: skeleton; the implementation lands with its issue."""
+
+__version__ = "0.1.0"
