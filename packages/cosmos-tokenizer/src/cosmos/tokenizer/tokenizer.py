@@ -267,7 +267,7 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
         elif isinstance(x, Tensor):
             if not x.is_floating_point():
                 if self.quantizer is None:
-                    raise ShapeError(f"{self.config.kind} tokenizer decodes float latents, got a {x.dtype} tensor")
+                    raise ShapeError(f"the {self.config.kind} tokenizer is continuous: it decodes float latents, got a {x.dtype} tensor")
                 if x.ndim != ndim - 1:
                     raise ShapeError(f"index grid must have {ndim - 1} dims, got shape {tuple(x.shape)}")
                 z = self.quantizer.indices_to_codes(x.to(self.device))

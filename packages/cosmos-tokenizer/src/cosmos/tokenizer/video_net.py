@@ -159,6 +159,20 @@ def attention_block(channels: int) -> nn.Sequential:
     return nn.Sequential(SpatialAttention(channels), TemporalAttention(channels))
 
 
+def _mean_pool_spatial(x: Tensor) -> Tensor:
+    """Average pool 1x2x2 / stride 1x2x2 (as a reshape-mean, which also runs in bf16 on CPU)."""
+    batch, channels, frames, height, width = x.shape
+    x = x[..., : height // 2 * 2, : width // 2 * 2]
+    return x.reshape(batch, channels, frames, height // 2, 2, width // 2, 2).mean(dim=(4, 6))
+
+
+def _mean_pool_temporal(x: Tensor) -> Tensor:
+    """Average pool 2x1x1 / stride 2x1x1 (floor: a trailing odd frame is dropped, like avg_pool3d)."""
+    batch, channels, frames, height, width = x.shape
+    x = x[:, :, : frames // 2 * 2]
+    return x.reshape(batch, channels, frames // 2, 2, height, width).mean(dim=3)
+
+
 class HybridDownsample(nn.Module):
     """Encoder down-sampler (spec §4.8): strided conv + average pool, spatially and/or temporally.
 
@@ -182,10 +196,10 @@ class HybridDownsample(nn.Module):
             return x
         if self.spatial:
             padded = F.pad(x, (0, 1, 0, 1))  # one zero column right, one zero row at the bottom
-            x = self.conv1(padded) + F.avg_pool3d(x, kernel_size=(1, 2, 2), stride=(1, 2, 2))
+            x = self.conv1(padded) + _mean_pool_spatial(x)
         if self.temporal:
             x = replicate_first_frame(x, 1)
-            x = self.conv2(x) + F.avg_pool3d(x, kernel_size=(2, 1, 1), stride=(2, 1, 1))
+            x = self.conv2(x) + _mean_pool_temporal(x)
         return self.conv3(x)
 
 
