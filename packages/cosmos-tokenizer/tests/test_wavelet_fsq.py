@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from cosmos.core.testing import assert_close, load_fixture_tensors
 from cosmos.tokenizer import FSQ, ImagePatcher, ImageUnpatcher, VideoPatcher, VideoUnpatcher
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("p", [2, 4])

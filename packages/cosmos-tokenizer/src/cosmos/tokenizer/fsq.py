@@ -18,9 +18,8 @@ import math
 
 import torch
 import torch.nn as nn
-from torch import Tensor
-
 from cosmos.core import ShapeError
+from torch import Tensor
 
 
 class FSQ(nn.Module):

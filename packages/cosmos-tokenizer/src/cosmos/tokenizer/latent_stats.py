@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import Tensor
-
 from cosmos.core import CheckpointError, ShapeError
+from torch import Tensor
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,9 +24,6 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from tqdm.auto import tqdm
-
 from cosmos.core import (
     CheckpointError,
     Latent,
@@ -37,6 +34,8 @@ from cosmos.core import (
     config_from_dict,
     resolve_pretrained,
 )
+from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from .checkpoints import (
     ReferenceAdapter,
