@@ -137,7 +137,9 @@ def test_model_pt_and_mean_std(tmp_path):
     state_dict["network.encoder.patcher3d.wavelets"] = torch.tensor([0.7071, 0.7071])
     folder = tmp_path / "Cosmos-Tokenize1-like"
     folder.mkdir()
-    torch.save({"model": state_dict, "optimizer": {"state": {}}, "iteration": torch.tensor(5)}, folder / "model.pt")
+    torch.save(
+        {"model": state_dict, "optimizer": {"state": {}}, "iteration": torch.tensor(5)}, folder / "model.pt"
+    )
     mean, std = torch.randn(256), torch.rand(256) + 0.5
     torch.save((mean, std), folder / "mean_std.pt")
     model = CausalVideoTokenizer.from_pretrained(folder, config=meta["config"])
@@ -196,10 +198,19 @@ def test_diffusers_layout_without_diffusers(tmp_path):
     vae = tmp_path / "repo" / "vae"
     vae.mkdir(parents=True)
     save_file(renamed, str(vae / "diffusion_pytorch_model.safetensors"))
-    document = {"_class_name": "AutoencoderKLCosmos", "encoder_block_out_channels": [8, 16, 32, 32],
-                "decode_block_out_channels": [16, 32, 32, 32], "latent_channels": 16, "num_layers": 2,
-                "patch_size": 4, "patch_type": "haar", "spatial_compression_ratio": 8,
-                "temporal_compression_ratio": 8, "latents_mean": [0.0] * 256, "latents_std": [1.0] * 256}
+    document = {
+        "_class_name": "AutoencoderKLCosmos",
+        "encoder_block_out_channels": [8, 16, 32, 32],
+        "decode_block_out_channels": [16, 32, 32, 32],
+        "latent_channels": 16,
+        "num_layers": 2,
+        "patch_size": 4,
+        "patch_type": "haar",
+        "spatial_compression_ratio": 8,
+        "temporal_compression_ratio": 8,
+        "latents_mean": [0.0] * 256,
+        "latents_std": [1.0] * 256,
+    }
     (vae / "config.json").write_text(json.dumps(document))
     model = CausalVideoTokenizer.from_pretrained(tmp_path / "repo")
     x = load_fixture_tensors("tokenizer", "cv8x8x8.tensors.safetensors")["x"]
@@ -210,8 +221,9 @@ def test_diffusers_layout_without_diffusers(tmp_path):
 def test_diffusers_peer_parity(tmp_path):
     diffusers = pytest.importorskip("diffusers")
     reference, _ = load_fixture_model("cv8x8x8", tmp_path)
-    peer = diffusers.AutoencoderKLCosmos(encoder_block_out_channels=(8, 16, 32, 32),
-                                         decode_block_out_channels=(16, 32, 32, 32)).eval()
+    peer = diffusers.AutoencoderKLCosmos(
+        encoder_block_out_channels=(8, 16, 32, 32), decode_block_out_channels=(16, 32, 32, 32)
+    ).eval()
     renamed = {diffusers_name(k, 3): v for k, v in reference.state_dict().items()}
     peer.load_state_dict(renamed, strict=True)
     peer.save_pretrained(tmp_path / "peer")

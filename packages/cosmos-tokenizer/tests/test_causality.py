@@ -54,4 +54,6 @@ def test_future_frames_do_not_change_past_latents():
     changed[:, :, 9:] = -changed[:, :, 9:]
     a, b = model.encode(video).z, model.encode(changed).z
     assert_close(a[:, :, :2], b[:, :, :2], atol=1e-6, name="past latents")
-    assert (a[:, :, 2] - b[:, :, 2]).abs().max() > 1e-5, "the changed frames must change the last latent frame"
+    assert (a[:, :, 2] - b[:, :, 2]).abs().max() > 1e-5, (
+        "the changed frames must change the last latent frame"
+    )

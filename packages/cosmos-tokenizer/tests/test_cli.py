@@ -33,8 +33,21 @@ def _last_json(capsys):
 
 def test_reconstruct_random_init(clip, tmp_path, capsys):
     out = tmp_path / "recon.mp4"
-    code = main(["reconstruct", str(clip), "--model", "Cosmos-1.0-Tokenizer-CV8x8x8", "--random-init",
-                 "--channels", "4", "--chunk-size", "9", "--out", str(out)])
+    code = main(
+        [
+            "reconstruct",
+            str(clip),
+            "--model",
+            "Cosmos-1.0-Tokenizer-CV8x8x8",
+            "--random-init",
+            "--channels",
+            "4",
+            "--chunk-size",
+            "9",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = _last_json(capsys)
     assert np.isfinite(result["psnr_db"]) and -1 <= result["ssim"] <= 1
@@ -45,8 +58,22 @@ def test_reconstruct_random_init(clip, tmp_path, capsys):
 
 def test_encode_decode_round_trip_random_init(clip, tmp_path, capsys):
     tokens = tmp_path / "tokens.safetensors"
-    assert main(["encode", str(clip), "--model", "Cosmos-0.1-Tokenizer-DV8x16x16", "--random-init",
-                 "--channels", "4", "--out", str(tokens)]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(clip),
+                "--model",
+                "Cosmos-0.1-Tokenizer-DV8x16x16",
+                "--random-init",
+                "--channels",
+                "4",
+                "--out",
+                str(tokens),
+            ]
+        )
+        == 0
+    )
     encoded = _last_json(capsys)
     assert encoded["shapes"]["indices"] == [1, 4, 3, 3] and encoded["original_size"] == [20, 36, 44]
     with safe_open(str(tokens), framework="pt") as handle:

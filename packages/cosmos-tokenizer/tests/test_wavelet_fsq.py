@@ -15,8 +15,12 @@ def test_video_wavelet_fixture(p):
     t = load_fixture_tensors("tokenizer", "wavelet.tensors.safetensors")
     assert_close(VideoPatcher(p)(t[f"video_p{p}_x"]), t[f"video_p{p}_y"], atol=2e-5, name="patcher")
     assert_close(VideoUnpatcher(p)(t[f"video_p{p}_y"]), t[f"video_p{p}_inv"], atol=2e-5, name="unpatcher")
-    assert_close(VideoUnpatcher(p)(t[f"video_p{p}_rand_bands"]), t[f"video_p{p}_rand_bands_inv"], atol=2e-5,
-                 name="unpatcher of random bands")
+    assert_close(
+        VideoUnpatcher(p)(t[f"video_p{p}_rand_bands"]),
+        t[f"video_p{p}_rand_bands_inv"],
+        atol=2e-5,
+        name="unpatcher of random bands",
+    )
 
 
 @pytest.mark.parametrize("p", [2, 4])
@@ -24,8 +28,12 @@ def test_image_wavelet_fixture(p):
     t = load_fixture_tensors("tokenizer", "wavelet.tensors.safetensors")
     assert_close(ImagePatcher(p)(t[f"image_p{p}_x"]), t[f"image_p{p}_y"], atol=2e-5, name="patcher")
     assert_close(ImageUnpatcher(p)(t[f"image_p{p}_y"]), t[f"image_p{p}_inv"], atol=2e-5, name="unpatcher")
-    assert_close(ImageUnpatcher(p)(t[f"image_p{p}_rand_bands"]), t[f"image_p{p}_rand_bands_inv"], atol=2e-5,
-                 name="unpatcher of random bands")
+    assert_close(
+        ImageUnpatcher(p)(t[f"image_p{p}_rand_bands"]),
+        t[f"image_p{p}_rand_bands_inv"],
+        atol=2e-5,
+        name="unpatcher of random bands",
+    )
 
 
 def test_wavelet_probes():

@@ -56,7 +56,9 @@ class AttentionBlock2d(nn.Module):
         batch, channels, height, width = x.shape
         h = self.norm(x)
         # [B, C, H, W] -> [B, 1 head, H*W, C]
-        query, key, value = (rearrange(t, "b c h w -> b 1 (h w) c") for t in (self.q(h), self.k(h), self.v(h)))
+        query, key, value = (
+            rearrange(t, "b c h w -> b 1 (h w) c") for t in (self.q(h), self.k(h), self.v(h))
+        )
         out = rearrange(attention(query, key, value), "b 1 (h w) c -> b c h w", h=height)
         return x + self.proj_out(out)
 

@@ -102,8 +102,10 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
         config = type(self).coerce_config(config)
         if config.kind not in self.kinds:
             other = "ImageTokenizer" if config.kind in ("CI", "DI") else "CausalVideoTokenizer"
-            raise ValueError(f"{type(self).__name__} builds {'/'.join(self.kinds)} tokenizers, got a {config.kind} "
-                             f"config: use {other}")
+            raise ValueError(
+                f"{type(self).__name__} builds {'/'.join(self.kinds)} tokenizers, got a {config.kind} "
+                f"config: use {other}"
+            )
         self.config = config
         self.temporal_compression = config.temporal_compression
         self.spatial_compression = config.spatial_compression
@@ -210,7 +212,9 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
         model = super().from_pretrained(
             name_or_path, config=config, revision=revision, device=device, dtype=dtype, cache_dir=cache_dir
         )
-        folder = resolve_pretrained(name_or_path, revision=revision, shipped_root=cls.shipped_root, cache_dir=cache_dir)
+        folder = resolve_pretrained(
+            name_or_path, revision=revision, shipped_root=cls.shipped_root, cache_dir=cache_dir
+        )
         model.latent_statistics = _find_latent_statistics(folder)
         if model.name is None and (preset := preset_for(str(name_or_path))) is not None:
             model.name = preset.name
@@ -230,7 +234,10 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
             from safetensors.torch import save_file
 
             stats = self.latent_statistics
-            save_file({"mean": stats.mean.contiguous(), "std": stats.std.contiguous()}, str(folder / LATENT_STATISTICS_NAME))
+            save_file(
+                {"mean": stats.mean.contiguous(), "std": stats.std.contiguous()},
+                str(folder / LATENT_STATISTICS_NAME),
+            )
         return folder
 
     # ---------------------------------------------------------------------------------------- helpers
@@ -244,12 +251,17 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
 
     def _wrap(self, z: Tensor, original_size: tuple[int, int, int] | None) -> Latent | TokenGrid:
         """Pre-quantization latent -> Latent (continuous) or TokenGrid with indices and codes (discrete)."""
-        common = dict(temporal_compression=self.temporal_compression, spatial_compression=self.spatial_compression,
-                      tokenizer_name=self.name)
+        common = dict(
+            temporal_compression=self.temporal_compression,
+            spatial_compression=self.spatial_compression,
+            tokenizer_name=self.name,
+        )
         if self.quantizer is not None:
             indices, codes = self.quantizer(z)
             if original_size is not None:
-                return PaddedTokenGrid(indices, self.vocab_size, codes=codes, original_size=original_size, **common)
+                return PaddedTokenGrid(
+                    indices, self.vocab_size, codes=codes, original_size=original_size, **common
+                )
             return TokenGrid(indices, self.vocab_size, codes=codes, **common)
         if original_size is not None:
             return PaddedLatent(z, original_size=original_size, **common)
@@ -259,14 +271,18 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
         """The ``post_quant_conv`` input (latent or FSQ codes) from any accepted decode input."""
         if isinstance(x, TokenGrid):
             if self.quantizer is None:
-                raise ShapeError(f"{type(self).__name__} {self.config.kind} is continuous: decode a Latent, not a TokenGrid")
+                raise ShapeError(
+                    f"{type(self).__name__} {self.config.kind} is continuous: decode a Latent, not a TokenGrid"
+                )
             z = self.quantizer.indices_to_codes(x.indices.to(self.device))
         elif isinstance(x, Latent):
             z = x.z
         elif isinstance(x, Tensor):
             if not x.is_floating_point():
                 if self.quantizer is None:
-                    raise ShapeError(f"the {self.config.kind} tokenizer is continuous: it decodes float latents, got a {x.dtype} tensor")
+                    raise ShapeError(
+                        f"the {self.config.kind} tokenizer is continuous: it decodes float latents, got a {x.dtype} tensor"
+                    )
                 if x.ndim != ndim - 1:
                     raise ShapeError(f"index grid must have {ndim - 1} dims, got shape {tuple(x.shape)}")
                 z = self.quantizer.indices_to_codes(x.to(self.device))
@@ -351,7 +367,9 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         """True when ``num_frames = 1 + k * temporal_compression`` (k >= 0)."""
         return num_frames >= 1 and (num_frames - 1) % self.temporal_compression == 0
 
-    def latent_shape(self, num_frames: int, height: int, width: int, *, pad: bool = False) -> tuple[int, int, int]:
+    def latent_shape(
+        self, num_frames: int, height: int, width: int, *, pad: bool = False
+    ) -> tuple[int, int, int]:
         """``(T', H', W') = (1 + (T-1)/tau, H/s, W/s)``; with ``pad=True`` for the padded sizes.
 
         Raises:
@@ -363,8 +381,11 @@ class CausalVideoTokenizer(_CosmosTokenizer):
             width = _next_multiple(width, self.spatial_compression)
         self._check_frames(num_frames)
         self._check_spatial(height, width)
-        return (1 + (num_frames - 1) // self.temporal_compression, height // self.spatial_compression,
-                width // self.spatial_compression)
+        return (
+            1 + (num_frames - 1) // self.temporal_compression,
+            height // self.spatial_compression,
+            width // self.spatial_compression,
+        )
 
     def padded_num_frames(self, num_frames: int) -> int:
         """Smallest valid frame count ``1 + k*tau >= num_frames``."""
@@ -380,7 +401,9 @@ class CausalVideoTokenizer(_CosmosTokenizer):
             )
 
     def _check_chunk(self, chunk_size: int | None) -> None:
-        if chunk_size is not None and (chunk_size < 1 + self.temporal_compression or not self.valid_num_frames(chunk_size)):
+        if chunk_size is not None and (
+            chunk_size < 1 + self.temporal_compression or not self.valid_num_frames(chunk_size)
+        ):
             raise ShapeError(
                 f"chunk_size {chunk_size} must be 1 + k*{self.temporal_compression} frames with k >= 1 "
                 f"(e.g. {1 + self.temporal_compression * 2})"
@@ -437,7 +460,9 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         step = None if chunk_size is None else chunk_size - 1
         windows = self._windows(video.shape[2], step)
         parts = []
-        for index, (start, stop) in enumerate(tqdm(windows, desc="encode", unit="chunk", disable=not progress)):
+        for index, (start, stop) in enumerate(
+            tqdm(windows, desc="encode", unit="chunk", disable=not progress)
+        ):
             z = self.quant_conv(self.encoder(video[:, :, start:stop]))
             parts.append(z if index == 0 else z[:, :, 1:])
         z = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
@@ -472,7 +497,9 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         step = None if chunk_size is None else (chunk_size - 1) // self.temporal_compression
         windows = self._windows(z.shape[2], step)
         parts = []
-        for index, (start, stop) in enumerate(tqdm(windows, desc="decode", unit="chunk", disable=not progress)):
+        for index, (start, stop) in enumerate(
+            tqdm(windows, desc="decode", unit="chunk", disable=not progress)
+        ):
             frames = self.decoder(self.post_quant_conv(z[:, :, start:stop]))
             parts.append(frames if index == 0 else frames[:, :, 1:])
             del frames
@@ -505,7 +532,9 @@ class ImageTokenizer(_CosmosTokenizer):
         """Any positive frame count (frames are independent)."""
         return num_frames >= 1
 
-    def latent_shape(self, num_frames: int, height: int, width: int, *, pad: bool = False) -> tuple[int, int, int]:
+    def latent_shape(
+        self, num_frames: int, height: int, width: int, *, pad: bool = False
+    ) -> tuple[int, int, int]:
         """``(T, H/s, W/s)``. Raises ShapeError for sizes that need padding when ``pad`` is False."""
         if pad:
             height = _next_multiple(height, self.spatial_compression)
@@ -518,8 +547,9 @@ class ImageTokenizer(_CosmosTokenizer):
         for start in range(0, images.shape[0], step):
             yield images[start : start + step]
 
-    def _map_frames(self, fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int | None, progress: bool,
-                    desc: str) -> Tensor:
+    def _map_frames(
+        self, fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int | None, progress: bool, desc: str
+    ) -> Tensor:
         batches = list(self._frames_batches(x, chunk_size))
         return torch.cat([fn(b) for b in tqdm(batches, desc=desc, unit="chunk", disable=not progress)], dim=0)
 
@@ -550,7 +580,9 @@ class ImageTokenizer(_CosmosTokenizer):
             images = self._pad_spatial(images)
         self._check_spatial(*images.shape[-2:])
         images = images.to(device=self.device, dtype=self.dtype)
-        z = self._map_frames(lambda b: self.quant_conv(self.encoder(b)), images, chunk_size, progress, "encode")
+        z = self._map_frames(
+            lambda b: self.quant_conv(self.encoder(b)), images, chunk_size, progress, "encode"
+        )
         if is_video:
             z = z.unflatten(0, (batch, -1)).transpose(1, 2)  # [B*T, C, h, w] -> [B, C, T, h, w]
         padded = pad and tuple(images.shape[-2:]) != original[1:]
@@ -585,7 +617,9 @@ class ImageTokenizer(_CosmosTokenizer):
         batch = z.shape[0]
         if ndim == 5:
             z = z.transpose(1, 2).flatten(0, 1)  # [B, C, T, h, w] -> [B*T, C, h, w]
-        images = self._map_frames(lambda b: self.decoder(self.post_quant_conv(b)), z, chunk_size, progress, "decode")
+        images = self._map_frames(
+            lambda b: self.decoder(self.post_quant_conv(b)), z, chunk_size, progress, "decode"
+        )
         if ndim == 5:
             images = images.unflatten(0, (batch, -1)).transpose(1, 2)
         return self._crop(images, crop if crop is not None else getattr(x, "original_size", None))

@@ -56,7 +56,9 @@ class CausalConv3d(nn.Module):
         super().__init__()
         kt = kernel_size[0]
         self.time_pad = (kt - 1) + (1 - stride[0])
-        self.conv3d = nn.Conv3d(in_channels, out_channels, kernel_size, stride=stride, padding=(0, padding, padding))
+        self.conv3d = nn.Conv3d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=(0, padding, padding)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv3d(replicate_first_frame(x, self.time_pad))
