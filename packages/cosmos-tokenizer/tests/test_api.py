@@ -174,6 +174,15 @@ def test_jit_encoder_decoder_files(tmp_path):
     model = CausalVideoTokenizer.from_pretrained(folder, config=meta["config"])
     x = load_fixture_tensors("tokenizer", "dv8x16x16.tensors.safetensors")["x"]
     assert torch.equal(model.encode(x).indices, reference.encode(x).indices)
+    # autoencoder.jit (the full model) is preferred when present
+    whole = _JitHolder(
+        {name: getattr(reference, name) for name in ("encoder", "quant_conv", "post_quant_conv", "decoder")}
+    )
+    auto = tmp_path / "auto"
+    auto.mkdir()
+    torch.jit.save(torch.jit.trace(whole, example), str(auto / "autoencoder.jit"))
+    model = CausalVideoTokenizer.from_pretrained(auto, config=meta["config"])
+    assert torch.equal(model.encode(x).indices, reference.encode(x).indices)
 
 
 def test_dead_sampler_convs_are_dropped(tmp_path):
