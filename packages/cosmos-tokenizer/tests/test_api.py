@@ -90,9 +90,15 @@ def test_chunked_first_window_is_exact_and_shapes_match(cv, random_video):
     chunked = cv.encode(video, chunk_size=9, progress=False).z
     assert chunked.shape == one_pass.shape
     assert_close(chunked[:, :, :2], one_pass[:, :, :2], atol=1e-6, name="first window")
+    # window 2 covers frames 8..16 (sharing frame 8 with window 1) and gives latent frames 2
+    window = cv.encode(video[:, :, 8:17]).z
+    assert_close(chunked[:, :, 2:3], window[:, :, 1:], atol=1e-6, name="second window")
     decoded = cv.decode(chunked, chunk_size=9)
     assert decoded.shape == video.shape
     assert_close(decoded[:, :, :9], cv.decode(chunked[:, :, :2]), atol=1e-6, name="first decode window")
+    assert_close(
+        decoded[:, :, 25:], cv.decode(chunked[:, :, 3:5])[:, :, 1:], atol=1e-6, name="last decode window"
+    )
 
 
 def test_chunked_discrete(dv, random_video):

@@ -459,13 +459,18 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         video = video.to(device=self.device, dtype=self.dtype)
         step = None if chunk_size is None else chunk_size - 1
         windows = self._windows(video.shape[2], step)
-        parts = []
-        for index, (start, stop) in enumerate(
-            tqdm(windows, desc="encode", unit="chunk", disable=not progress)
-        ):
-            z = self.quant_conv(self.encoder(video[:, :, start:stop]))
-            parts.append(z if index == 0 else z[:, :, 1:])
-        z = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        tau = self.temporal_compression
+        z = None
+        for start, stop in tqdm(windows, desc="encode", unit="chunk", disable=not progress):
+            part = self.quant_conv(self.encoder(video[:, :, start:stop]))
+            if z is None:  # the first window's latent frames are exact; allocate the whole latent once
+                if len(windows) == 1:
+                    z = part
+                    break
+                z = part.new_empty(*part.shape[:2], 1 + (video.shape[2] - 1) // tau, *part.shape[3:])
+                z[:, :, : part.shape[2]] = part
+            else:  # later windows share their first frame with the previous one: keep latents after it
+                z[:, :, start // tau + 1 : (stop - 1) // tau + 1] = part[:, :, 1:]
         return self._wrap(z, original if pad and original != tuple(video.shape[2:]) else None)
 
     @torch.no_grad()
@@ -496,14 +501,19 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         self._check_chunk(chunk_size)
         step = None if chunk_size is None else (chunk_size - 1) // self.temporal_compression
         windows = self._windows(z.shape[2], step)
-        parts = []
-        for index, (start, stop) in enumerate(
-            tqdm(windows, desc="decode", unit="chunk", disable=not progress)
-        ):
+        tau = self.temporal_compression
+        video = None
+        for start, stop in tqdm(windows, desc="decode", unit="chunk", disable=not progress):
             frames = self.decoder(self.post_quant_conv(z[:, :, start:stop]))
-            parts.append(frames if index == 0 else frames[:, :, 1:])
+            if video is None:  # allocate the output once: memory beyond it is bounded by one window
+                if len(windows) == 1:
+                    video = frames
+                    break
+                video = frames.new_empty(*frames.shape[:2], 1 + (z.shape[2] - 1) * tau, *frames.shape[3:])
+                video[:, :, : frames.shape[2]] = frames
+            else:
+                video[:, :, start * tau + 1 : (stop - 1) * tau + 1] = frames[:, :, 1:]
             del frames
-        video = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
         return self._crop(video, crop if crop is not None else getattr(x, "original_size", None))
 
 
