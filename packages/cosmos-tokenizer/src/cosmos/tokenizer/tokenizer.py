@@ -243,10 +243,12 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
     # ---------------------------------------------------------------------------------------- helpers
     @property
     def device(self) -> torch.device:
+        """Device of the weights."""
         return next(self.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
+        """Floating dtype of the weights (inputs are cast to it)."""
         return next(self.parameters()).dtype
 
     def _wrap(self, z: Tensor, original_size: tuple[int, int, int] | None) -> Latent | TokenGrid:
@@ -456,13 +458,14 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         self._check_frames(video.shape[2])
         self._check_spatial(*video.shape[3:])
         self._check_chunk(chunk_size)
-        video = video.to(device=self.device, dtype=self.dtype)
         step = None if chunk_size is None else chunk_size - 1
         windows = self._windows(video.shape[2], step)
         tau = self.temporal_compression
         z = None
         for start, stop in tqdm(windows, desc="encode", unit="chunk", disable=not progress):
-            part = self.quant_conv(self.encoder(video[:, :, start:stop]))
+            # only the current window moves to the model's device and dtype
+            window = video[:, :, start:stop].to(device=self.device, dtype=self.dtype)
+            part = self.quant_conv(self.encoder(window))
             if z is None:  # the first window's latent frames are exact; allocate the whole latent once
                 if len(windows) == 1:
                     z = part
