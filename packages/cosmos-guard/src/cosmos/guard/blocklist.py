@@ -285,6 +285,10 @@ class Blocklist:
         # (never pass an empty list: `Profanity([])` silently loads the library's built-in list)
         self._profanity = Profanity(words=words)
         self._profanity.load_censor_words(custom_words=words, whitelist_words=list(self.lists.whitelist))
+        # better-profanity 0.7.0 bug: with a look-ahead of one word (lists whose longest phrase has two words)
+        # its sliding window empties after the first word, so "they kill people" passes while "kill people"
+        # is caught. A look-ahead of at least two keeps the window filled.
+        self._profanity.MAX_NUMBER_COMBINATIONS = max(self._profanity.MAX_NUMBER_COMBINATIONS, 2)
         from better_profanity.varying_string import VaryingString
 
         char_map = self._profanity.CHARS_MAPPING
@@ -385,9 +389,13 @@ class Blocklist:
         text = ascii_fold(text)
         match = self._censor_and_exact(text, "")
         if match is None and self.config.hardened:
-            joined = deleet_mixed_tokens(collapse_spaced_letters(text))
-            if joined != text:
-                match = self._censor_and_exact(joined, "_obfuscation")
+            variants = dict.fromkeys(
+                deleet_mixed_tokens(collapse_spaced_letters(text, keep_leading_article=keep))
+                for keep in (False, True)
+            )
+            for variant in variants:
+                if variant != text and match is None:
+                    match = self._censor_and_exact(variant, "_obfuscation")
         return match
 
     def check(self, text: str, *, input: str = "prompt") -> StageResult:

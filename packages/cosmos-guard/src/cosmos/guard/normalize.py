@@ -81,13 +81,26 @@ def ascii_fold(text: str) -> str:
     return _NON_ASCII_RUN.sub(" ", text)
 
 
-def collapse_spaced_letters(text: str) -> str:
+def collapse_spaced_letters(text: str, *, keep_leading_article: bool = False) -> str:
     """Join runs of >= 3 single characters separated by single separators (``"b o m b"`` -> ``"bomb"``).
 
     A "single character" is an ASCII letter, digit or one of ``$@*`` (leetspeak stand-ins); separators are
     one of space, ``.``, ``-``, ``_``, ``/``, ``|``. Text without such runs is returned unchanged.
+
+    Args:
+        text: ASCII text.
+        keep_leading_article: keep a leading one-letter English word (``a``/``I``) of a run of at least four
+            separate (``"draw a b o m b"`` -> ``"draw a bomb"`` instead of ``"draw abomb"``).
     """
-    return _SPACED_LETTERS.sub(lambda m: re.sub(r"[ .\-_/|]", "", m.group(0)), text)
+
+    def join(match: re.Match[str]) -> str:
+        run = match.group(0)
+        joined = re.sub(r"[ .\-_/|]", "", run)
+        if keep_leading_article and len(joined) >= 4 and joined[0] in "aAiI" and run[1] == " ":
+            return f"{joined[0]} {joined[1:]}"
+        return joined
+
+    return _SPACED_LETTERS.sub(join, text)
 
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
