@@ -82,7 +82,8 @@ def pixelate_faces(
         grid: tiles per side.
 
     Returns:
-        (pixelated copy with the input's shape, per frame the int boxes actually pixelated).
+        (pixelated copy with the input's shape, per frame the int boxes actually pixelated; for one image,
+        just its list of boxes).
 
     Raises:
         ShapeError: bad frame layout/dtype, or len(boxes) != number of frames.
@@ -107,7 +108,7 @@ def pixelate_faces(
             if pixelate_region(frame, (x1, y1, x2, y2), grid=grid):
                 kept.append([x1, y1, x2, y2])
         done.append(kept)
-    return (out[0] if single else out), done
+    return (out[0], done[0]) if single else (out, done)
 
 
 @runtime_checkable
