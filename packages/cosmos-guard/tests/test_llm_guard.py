@@ -1,6 +1,7 @@
 """LLM moderation: prompt builders and output parsers on canned outputs (spec §3), incl. the reference's bugs."""
 
 import pytest
+import torch
 
 from cosmos.guard import (
     GuardConfigError,
@@ -154,3 +155,37 @@ def test_default_generator_fails_without_weights(tmp_path):
     guard = LLMGuard("qwen3guard", model_path=tmp_path / "missing")
     with pytest.raises(Exception):
         guard.check("a robot")
+
+
+@pytest.mark.parametrize("answer_first", ["safe", "unsafe"])
+def test_transformers_generator_greedy_on_a_tiny_local_model(tmp_path, answer_first):
+    """The HF backend end to end, offline: a tiny random Llama whose logits are all equal, so greedy decoding
+    always picks token id 0 (``answer_first``), and a word-level tokenizer built here."""
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from cosmos.guard import TransformersGenerator
+
+    words = [answer_first, "safe" if answer_first == "unsafe" else "unsafe", "<unk>", "<pad>", "</s>", "O1",
+             "[INST]", "[/INST]", "User:", "a", "robot"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>")
+    tokenizer.chat_template = "{% for m in messages %}User: {{ m['content'] }} {% endfor %}"
+    tokenizer.save_pretrained(tmp_path)
+    config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                         pad_token_id=3, eos_token_id=4, bos_token_id=4)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        model.model.norm.weight.zero_()  # hidden state 0 -> all logits 0 -> argmax is token 0
+    model.save_pretrained(tmp_path)
+
+    generator = TransformersGenerator(str(tmp_path), dtype="float32")
+    text = generator.generate("[INST] User: a robot [/INST]", max_new_tokens=5)
+    assert text.split() == [answer_first] * 5  # only new tokens, greedy
+    result = LLMGuard("aegis", generator).check("a robot")
+    assert result.status == ("pass" if answer_first == "safe" else "block")
+    chat = LLMGuard("qwen3guard", TransformersGenerator(str(tmp_path), dtype="float32")).check("a robot")
+    assert chat.status == "error"  # no "Safety:" line in the answer -> fail closed

@@ -188,3 +188,28 @@ def test_check_file_uses_sampling(rule, tmp_path):
     result = VideoContentSafety(head, ChosenEmbedder(prototypes)).check_file(path)
     assert [f["frame"] for f in result.extras["frame_classes"]] == [0, 2, 4, 6]
     assert result.status == "pass"
+
+
+def test_siglip_embedder_on_a_tiny_local_model(tmp_path):
+    """SiglipEmbedder end to end, offline: a tiny random SigLIP saved here, then the head and decision rule."""
+    pytest.importorskip("transformers")
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    from cosmos.guard.video_safety import SiglipEmbedder
+
+    config = SiglipConfig(
+        text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         vocab_size=64, max_position_embeddings=16),
+        vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+    )
+    SiglipModel(config).save_pretrained(tmp_path)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    embedder = SiglipEmbedder(str(tmp_path))
+    frames = np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)
+    embeddings = embedder.embed(frames)
+    assert embeddings.shape == (3, 16) and embeddings.dtype == torch.float32
+    torch.testing.assert_close(embeddings.norm(dim=-1), torch.ones(3))
+    head = SafetyHead(SafetyHeadConfig(input_dim=16)).eval()
+    result = VideoContentSafety(head, embedder).check(frames)
+    assert result.status in ("pass", "block") and result.model_id.startswith(str(tmp_path))

@@ -175,11 +175,16 @@ def build_aegis_prompt(prompt: str, codes: tuple[str, ...] = AEGIS_POLICY_CODES)
 
 
 def _first_line_label(text: str) -> tuple[str | None, list[str]]:
-    """(first non-empty line lower-cased without trailing punctuation, remaining lines)."""
+    """(first word of the first non-empty line, lower-cased without punctuation; the rest of the text's lines).
+
+    Guard models answer ``safe`` or ``unsafe`` alone on the first line; anything else is unparseable.
+    """
     lines = [line.strip() for line in text.replace("<|eot_id|>", "\n").splitlines() if line.strip()]
     if not lines:
         return None, []
-    return lines[0].lower().rstrip(".:!"), lines[1:]
+    first, _, rest_of_line = lines[0].partition(" ")
+    rest = ([rest_of_line] if rest_of_line.strip() else []) + lines[1:]
+    return first.lower().strip(".:!,"), rest
 
 
 def _parse_coded_verdict(text: str, prefix: str, table: dict[str, str]) -> LLMVerdict:

@@ -196,10 +196,10 @@ class SiglipEmbedder:
         """Load processor and model (idempotent). Raises ImportError/OSError when unavailable."""
         if self._model is not None:
             return
-        from transformers import AutoProcessor, SiglipModel
+        from transformers import AutoImageProcessor, SiglipModel
 
         kwargs = dict(cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only)
-        self._processor = AutoProcessor.from_pretrained(self.model_id, **kwargs)
+        self._processor = AutoImageProcessor.from_pretrained(self.model_id, **kwargs)
         self._model = SiglipModel.from_pretrained(self.model_id, dtype=torch.float32, **kwargs).to(self.device).eval()
 
     def to(self, device: str) -> SiglipEmbedder:
