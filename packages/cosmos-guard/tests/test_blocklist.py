@@ -3,7 +3,6 @@
 import difflib
 
 import pytest
-
 from cosmos.guard import Blocklist, BlocklistConfig, GuardConfigError, KeywordLists
 from cosmos.guard.normalize import collapse_spaced_letters, deleet_mixed_tokens, fold_lookalikes
 
@@ -121,7 +120,11 @@ def test_exact_match_word_boundaries():
 @pytest.mark.parametrize(
     ("text", "c1_blocks", "p1_blocks"),
     [
-        ("grenades", True, False),  # one insertion: passes iff L(1-2c) <= c -> always for c=.5, never for c=.4
+        (
+            "grenades",
+            True,
+            False,
+        ),  # one insertion: passes iff L(1-2c) <= c -> always for c=.5, never for c=.4
         ("grenadee", True, False),
         ("ggrenade", True, False),
         ("grenad", False, False),  # a deletion never passes for c <= .5

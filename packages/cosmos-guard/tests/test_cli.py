@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from cosmos.core import read_video, write_video
 from cosmos.guard import HaarFaceDetector
 from cosmos.guard.cli import main
@@ -25,7 +24,10 @@ def test_text_allowed_and_blocked(capsys):
 
 
 def test_text_nvidia_preset_fails_closed(tmp_path, capsys):
-    assert main(["text", "a robot", "--preset", "cosmos-predict1", "--checkpoint-dir", str(tmp_path), "--json"]) == 1
+    assert (
+        main(["text", "a robot", "--preset", "cosmos-predict1", "--checkpoint-dir", str(tmp_path), "--json"])
+        == 1
+    )
     assert json.loads(capsys.readouterr().out)["stages"][0]["status"] == "error"
 
 
@@ -53,7 +55,9 @@ def test_video_blurs_the_face_of_a_real_photo(tmp_path, capsys):
     face_out = frames_out[0, y1:y2, x1:x2].astype(float)
     assert np.abs(face_in - face_out).mean() > 10  # the face changed ...
     background = (slice(300, 500), slice(0, 150))
-    assert np.abs(frames_in[0][background].astype(float) - frames_out[0][background]).mean() < 3  # ... not the rest
+    assert (
+        np.abs(frames_in[0][background].astype(float) - frames_out[0][background]).mean() < 3
+    )  # ... not the rest
 
 
 def test_video_missing_file(tmp_path, capsys):

@@ -3,7 +3,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from cosmos.core import ShapeError
 from cosmos.guard import FaceBlur, HaarFaceDetector, pixelate_faces
 
@@ -24,7 +23,9 @@ def runs(values):
     return lengths + [current]
 
 
-@pytest.mark.parametrize(("x1", "y1", "x2", "y2"), [(10, 5, 40, 30), (3, 7, 26, 50), (0, 0, 80, 64), (50, 20, 71, 41)])
+@pytest.mark.parametrize(
+    ("x1", "y1", "x2", "y2"), [(10, 5, 40, 30), (3, 7, 26, 50), (0, 0, 80, 64), (50, 20, 71, 41)]
+)
 def test_pixelation_is_a_5x5_grid_of_bilinear_means(x1, y1, x2, y2):
     frame = random_frame()
     out, done = pixelate_faces(frame, [(x1, y1, x2, y2)])

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from cosmos.guard import (
     GuardConfigError,
     LLMGuard,
@@ -94,10 +93,17 @@ def test_qwen3guard_messages():
         ("Safety: Safe\nCategories: None", "safe", ()),
         # reference looked these names up in Llama Guard 3's table, so they came back empty
         ("Safety: Unsafe\nCategories: Violent", "unsafe", ("Violent",)),
-        ("Safety: Unsafe\nCategories: Violent, Suicide & Self-Harm", "unsafe", ("Violent", "Suicide & Self-Harm")),
+        (
+            "Safety: Unsafe\nCategories: Violent, Suicide & Self-Harm",
+            "unsafe",
+            ("Violent", "Suicide & Self-Harm"),
+        ),
         ("Safety: unsafe\nCategories: jailbreak", "unsafe", ("Jailbreak",)),
-        ("Safety: Controversial\nCategories: Politically Sensitive Topics", "controversial",
-         ("Politically Sensitive Topics",)),
+        (
+            "Safety: Controversial\nCategories: Politically Sensitive Topics",
+            "controversial",
+            ("Politically Sensitive Topics",),
+        ),
         # reference: no "Safety:" line -> exception swallowed -> safe. Ours: unparseable (fails closed)
         ("I am not sure.", "unparseable", ()),
     ],
@@ -153,7 +159,7 @@ def test_llm_guard_exceptions_propagate():
 def test_default_generator_fails_without_weights(tmp_path):
     pytest.importorskip("transformers")
     guard = LLMGuard("qwen3guard", model_path=tmp_path / "missing")
-    with pytest.raises(Exception):
+    with pytest.raises((OSError, ValueError)):
         guard.check("a robot")
 
 
@@ -162,21 +168,42 @@ def test_transformers_generator_greedy_on_a_tiny_local_model(tmp_path, answer_fi
     """The HF backend end to end, offline: a tiny random Llama whose logits are all equal, so greedy decoding
     always picks token id 0 (``answer_first``), and a word-level tokenizer built here."""
     pytest.importorskip("transformers")
+    from cosmos.guard import TransformersGenerator
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from cosmos.guard import TransformersGenerator
-
-    words = [answer_first, "safe" if answer_first == "unsafe" else "unsafe", "<unk>", "<pad>", "</s>", "O1",
-             "[INST]", "[/INST]", "User:", "a", "robot"]
+    words = [
+        answer_first,
+        "safe" if answer_first == "unsafe" else "unsafe",
+        "<unk>",
+        "<pad>",
+        "</s>",
+        "O1",
+        "[INST]",
+        "[/INST]",
+        "User:",
+        "a",
+        "robot",
+    ]
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
+    )
     tokenizer.chat_template = "{% for m in messages %}User: {{ m['content'] }} {% endfor %}"
     tokenizer.save_pretrained(tmp_path)
-    config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
-                         pad_token_id=3, eos_token_id=4, bos_token_id=4)
+    config = LlamaConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=3,
+        eos_token_id=4,
+        bos_token_id=4,
+    )
     model = LlamaForCausalLM(config)
     with torch.no_grad():
         model.model.norm.weight.zero_()  # hidden state 0 -> all logits 0 -> argmax is token 0

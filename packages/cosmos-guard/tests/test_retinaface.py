@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from cosmos.core import CheckpointError
 from cosmos.guard import FaceBlur
 from cosmos.guard.retinaface import (
@@ -25,9 +24,17 @@ def test_full_size_parameter_count_and_key_names():
         model = RetinaFace()
     assert abs(sum(p.numel() for p in model.parameters()) / 1e6 - 27.29) < 0.01  # spec: ~27 M params
     keys = set(model.state_dict())
-    for key in ("body.conv1.weight", "body.layer1.0.downsample.0.weight", "body.layer4.2.bn3.running_var",
-                "fpn.output1.0.weight", "fpn.merge2.1.bias", "ssh3.conv7x7_3.1.weight",
-                "class_head.2.conv1x1.weight", "bbox_head.0.conv1x1.bias", "landmark_head.1.conv1x1.weight"):
+    for key in (
+        "body.conv1.weight",
+        "body.layer1.0.downsample.0.weight",
+        "body.layer4.2.bn3.running_var",
+        "fpn.output1.0.weight",
+        "fpn.merge2.1.bias",
+        "ssh3.conv7x7_3.1.weight",
+        "class_head.2.conv1x1.weight",
+        "bbox_head.0.conv1x1.bias",
+        "landmark_head.1.conv1x1.weight",
+    ):
         assert key in keys, key
     assert model.state_dict()["bbox_head.0.conv1x1.weight"].shape == (8, 256, 1, 1)
 
@@ -38,7 +45,11 @@ def test_output_length_matches_priors(height, width):
     with torch.no_grad():
         boxes, probs, landmarks = model(torch.randn(2, 3, height, width))
     num_priors = sum(math.ceil(height / s) * math.ceil(width / s) * 2 for s in (8, 16, 32))
-    assert boxes.shape == (2, num_priors, 4) and probs.shape == (2, num_priors, 2) and landmarks.shape == (2, num_priors, 10)
+    assert (
+        boxes.shape == (2, num_priors, 4)
+        and probs.shape == (2, num_priors, 2)
+        and landmarks.shape == (2, num_priors, 10)
+    )
     torch.testing.assert_close(probs.sum(-1), torch.ones(2, num_priors))
     assert prior_boxes(height, width, TINY).shape == (num_priors, 4)
 
@@ -68,9 +79,13 @@ def reference_keys_state_dict(model):
     """Our state dict renamed to the released checkpoint's names (DataParallel prefix, CamelCase heads)."""
     out = {}
     for key, value in model.state_dict().items():
-        for ours, theirs in (("class_head", "ClassHead"), ("bbox_head", "BboxHead"), ("landmark_head", "LandmarkHead")):
+        for ours, theirs in (
+            ("class_head", "ClassHead"),
+            ("bbox_head", "BboxHead"),
+            ("landmark_head", "LandmarkHead"),
+        ):
             if key.startswith(ours + "."):
-                key = theirs + key[len(ours):]
+                key = theirs + key[len(ours) :]
         out["module." + key] = value.clone()
     return out
 

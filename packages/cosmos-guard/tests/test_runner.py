@@ -6,14 +6,13 @@ import logging
 import numpy as np
 import pytest
 import torch
-
 from cosmos.core import ShapeError
 from cosmos.guard import (
     CosmosGuardSafetyChecker,
     Deferred,
     GuardConfigError,
-    GuardReport,
     Guardrail,
+    GuardReport,
     StageResult,
     default_guardrail,
     find_guardrail_dir,
@@ -30,8 +29,15 @@ class FakeText:
         self.seen.append((input, text))
         if self.error is not None:
             raise self.error
-        return StageResult(self.name, self.verdict, f"{self.name} says {self.verdict}", input=input,
-                           categories=("violence",) if self.verdict == "block" else (), model_id="fake", revision="1")
+        return StageResult(
+            self.name,
+            self.verdict,
+            f"{self.name} says {self.verdict}",
+            input=input,
+            categories=("violence",) if self.verdict == "block" else (),
+            model_id="fake",
+            revision="1",
+        )
 
 
 class FakeVideo:
@@ -66,8 +72,11 @@ def test_stages_run_in_order_and_stop_at_first_block():
     report = Guardrail([a, b, c]).check_text("prompt", negative_prompt="neg")
     assert not report.allowed and report.blocked_by == "b" and report.categories == ("violence",)
     assert [(s.name, s.input, s.status) for s in report.stages] == [
-        ("a", "prompt", "pass"), ("b", "prompt", "block"), ("c", "prompt", "not_evaluated"),
-        ("a", "negative_prompt", "not_evaluated"), ("b", "negative_prompt", "not_evaluated"),
+        ("a", "prompt", "pass"),
+        ("b", "prompt", "block"),
+        ("c", "prompt", "not_evaluated"),
+        ("a", "negative_prompt", "not_evaluated"),
+        ("b", "negative_prompt", "not_evaluated"),
         ("c", "negative_prompt", "not_evaluated"),
     ]
     assert c.seen == [] and "b on prompt" in report.reason

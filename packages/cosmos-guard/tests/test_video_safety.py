@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.guard.video_safety import (
     VIDEO_SAFETY_CLASSES,
@@ -33,7 +32,10 @@ def reference_state_dict(seed=0):
 def test_head_shapes_and_parameter_count():
     head = SafetyHead().eval()
     assert head(torch.randn(5, 1152)).shape == (5, 7)
-    assert sum(p.numel() for p in head.parameters()) == 1152 * 512 + 512 + 512 * 2 + 512 * 256 + 256 + 256 * 2 + 256 * 7 + 7
+    assert (
+        sum(p.numel() for p in head.parameters())
+        == 1152 * 512 + 512 + 512 * 2 + 512 * 256 + 256 + 256 * 2 + 256 * 7 + 7
+    )
     with pytest.raises(ShapeError):
         head(torch.randn(5, 1024))
     with pytest.raises(ShapeError):
@@ -47,8 +49,13 @@ def test_adapter_loads_reference_file_strictly(tmp_path):
     head = SafetyHead.from_reference_file(path)
     # our module computes exactly the reference Sequential
     seq = torch.nn.Sequential(
-        torch.nn.Linear(1152, 512), torch.nn.BatchNorm1d(512), torch.nn.ReLU(),
-        torch.nn.Linear(512, 256), torch.nn.BatchNorm1d(256), torch.nn.ReLU(), torch.nn.Linear(256, 7),
+        torch.nn.Linear(1152, 512),
+        torch.nn.BatchNorm1d(512),
+        torch.nn.ReLU(),
+        torch.nn.Linear(512, 256),
+        torch.nn.BatchNorm1d(256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 7),
     )
     seq.load_state_dict({k.removeprefix("network.layers."): v for k, v in sd.items()})
     x = torch.nn.functional.normalize(torch.randn(4, 1152), dim=-1)
@@ -134,7 +141,9 @@ def test_decision_rule_all_safe_passes(rule):
 def test_any_unsafe_frame_blocks(rule, unsafe_class):
     head, prototypes = rule
     classes = [0] * 9 + [unsafe_class]
-    result = VideoContentSafety(head, ChosenEmbedder(prototypes), batch_size=3).check(frames_with_classes(classes))
+    result = VideoContentSafety(head, ChosenEmbedder(prototypes), batch_size=3).check(
+        frames_with_classes(classes)
+    )
     assert result.status == "block"
     assert result.categories == (VIDEO_SAFETY_CLASSES[unsafe_class],)
     assert "frame 9" in result.detail
@@ -193,15 +202,26 @@ def test_check_file_uses_sampling(rule, tmp_path):
 def test_siglip_embedder_on_a_tiny_local_model(tmp_path):
     """SiglipEmbedder end to end, offline: a tiny random SigLIP saved here, then the head and decision rule."""
     pytest.importorskip("transformers")
+    from cosmos.guard.video_safety import SiglipEmbedder
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
 
-    from cosmos.guard.video_safety import SiglipEmbedder
-
     config = SiglipConfig(
-        text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         vocab_size=64, max_position_embeddings=16),
-        vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                           image_size=32, patch_size=8),
+        text_config=dict(
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            vocab_size=64,
+            max_position_embeddings=16,
+        ),
+        vision_config=dict(
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+        ),
     )
     SiglipModel(config).save_pretrained(tmp_path)
     SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)

@@ -76,15 +76,21 @@ class BlocklistConfig:
 
     def __post_init__(self) -> None:
         if self.partial_match_min_chars < 1:
-            raise GuardConfigError(f"partial_match_min_chars must be >= 1, got {self.partial_match_min_chars}")
+            raise GuardConfigError(
+                f"partial_match_min_chars must be >= 1, got {self.partial_match_min_chars}"
+            )
         if not 0.0 <= self.partial_match_tolerance < 1.0:
-            raise GuardConfigError(f"partial_match_tolerance must be in [0, 1), got {self.partial_match_tolerance}")
+            raise GuardConfigError(
+                f"partial_match_tolerance must be in [0, 1), got {self.partial_match_tolerance}"
+            )
 
 
 # Keyed by release: Cosmos-1.0 (and cosmos-guardrail 0.3.x) vs Predict1/Predict2 (spec §2.2).
 BLOCKLIST_PRESETS: dict[str, BlocklistConfig] = {
     "cosmos-1.0": BlocklistConfig(partial_match_min_chars=4, partial_match_tolerance=0.5, hardened=False),
-    "cosmos-predict1": BlocklistConfig(partial_match_min_chars=6, partial_match_tolerance=0.4, hardened=False),
+    "cosmos-predict1": BlocklistConfig(
+        partial_match_min_chars=6, partial_match_tolerance=0.4, hardened=False
+    ),
     "offline": BlocklistConfig(partial_match_min_chars=6, partial_match_tolerance=0.4, hardened=True),
 }
 
@@ -275,7 +281,9 @@ class Blocklist:
         if include_library_list:
             from better_profanity.utils import get_complete_path_of_file, read_wordlist
 
-            custom["profanity_library"] = tuple(read_wordlist(get_complete_path_of_file("profanity_wordlist.txt")))
+            custom["profanity_library"] = tuple(
+                read_wordlist(get_complete_path_of_file("profanity_wordlist.txt"))
+            )
         words = [w for category in custom.values() for w in category]
         if not words:
             raise GuardConfigError(
@@ -293,7 +301,8 @@ class Blocklist:
 
         char_map = self._profanity.CHARS_MAPPING
         self._category_terms = {
-            category: [VaryingString(w.lower(), char_map=char_map) for w in terms] for category, terms in custom.items()
+            category: [VaryingString(w.lower(), char_map=char_map) for w in terms]
+            for category, terms in custom.items()
         }
         self._exact = [
             (category, normalize_whitespace(entry))
@@ -301,7 +310,9 @@ class Blocklist:
             for entry in entries
             if entry.strip()
         ]
-        self.lemmatizer = lemmatizer if lemmatizer is not None else default_lemmatizer(self.lists.nltk_data_dir)
+        self.lemmatizer = (
+            lemmatizer if lemmatizer is not None else default_lemmatizer(self.lists.nltk_data_dir)
+        )
         self.model_id = f"blocklist:{self.lists.source}"
         self.revision = self.lists.version
 

@@ -23,12 +23,22 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cosmos-guard", description="Cosmos guardrail: pre-guard and post-guard checks.")
+    parser = argparse.ArgumentParser(
+        prog="cosmos-guard", description="Cosmos guardrail: pre-guard and post-guard checks."
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--preset", default="offline", choices=GUARDRAIL_PRESETS, help="stage set (default: offline)")
-    common.add_argument("--checkpoint-dir", default=None, help="NVIDIA guardrail checkpoint folder (NVIDIA presets)")
-    common.add_argument("--blocklist-dir", action="append", default=[], help="extra keyword lists (NVIDIA layout)")
-    common.add_argument("--allow-unavailable", action="store_true", help="let stages that cannot run pass (logged)")
+    common.add_argument(
+        "--preset", default="offline", choices=GUARDRAIL_PRESETS, help="stage set (default: offline)"
+    )
+    common.add_argument(
+        "--checkpoint-dir", default=None, help="NVIDIA guardrail checkpoint folder (NVIDIA presets)"
+    )
+    common.add_argument(
+        "--blocklist-dir", action="append", default=[], help="extra keyword lists (NVIDIA layout)"
+    )
+    common.add_argument(
+        "--allow-unavailable", action="store_true", help="let stages that cannot run pass (logged)"
+    )
     common.add_argument("--device", default="cpu", help="torch device for model stages")
     common.add_argument("--json", action="store_true", help="print only the JSON report")
     common.add_argument("--report", default=None, help="also write the JSON report to this file")

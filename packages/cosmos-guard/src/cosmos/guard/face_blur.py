@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-
 from cosmos.core import CheckpointError, ShapeError
 
 from .verdict import StageResult
@@ -41,7 +40,9 @@ def _cv2():
     return cv2
 
 
-def pixelate_region(frame: np.ndarray, box: tuple[float, float, float, float], *, grid: int = PIXEL_GRID) -> bool:
+def pixelate_region(
+    frame: np.ndarray, box: tuple[float, float, float, float], *, grid: int = PIXEL_GRID
+) -> bool:
     """Pixelate one box of `frame` **in place** (use `pixelate_faces` to keep the caller's frames intact).
 
     Args:
@@ -92,7 +93,9 @@ def pixelate_faces(
     single = frames.ndim == 3
     batch = frames[None] if single else frames
     if batch.ndim != 4 or batch.shape[-1] != 3 or batch.dtype != np.uint8:
-        raise ShapeError(f"frames must be uint8 [T, H, W, 3] or [H, W, 3] RGB, got {frames.dtype} {frames.shape}")
+        raise ShapeError(
+            f"frames must be uint8 [T, H, W, 3] or [H, W, 3] RGB, got {frames.dtype} {frames.shape}"
+        )
     if single:
         boxes = [boxes]  # one image: `boxes` is that image's list of boxes
     if len(boxes) != len(batch):
@@ -156,7 +159,9 @@ class HaarFaceDetector:
         self.min_neighbors = min_neighbors
         self.min_size = min_size
         folder = Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or ".")
-        frontal = Path(cascade_path) if cascade_path is not None else folder / "haarcascade_frontalface_default.xml"
+        frontal = (
+            Path(cascade_path) if cascade_path is not None else folder / "haarcascade_frontalface_default.xml"
+        )
         self._cascades = [(self._load(cv2, frontal), False)]
         if profiles:
             profile = self._load(cv2, folder / "haarcascade_profileface.xml")

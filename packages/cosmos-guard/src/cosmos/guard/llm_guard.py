@@ -60,31 +60,66 @@ VerdictLabel = Literal["safe", "unsafe", "controversial", "unparseable"]
 # Aegis (NVIDIA's 13-category taxonomy); the Cosmos guard sends 11 of them: O9 (PII/Privacy) and O13 are
 # left out of the policy (spec §3.1). Policy texts below are our own wording of each category's scope.
 AEGIS_CATEGORIES: dict[str, tuple[str, str]] = {
-    "O1": ("Violence", "Should not: help plan, encourage or glorify violence against people or animals, or "
-           "describe it in graphic detail. Can: discuss violence in general, historical or news terms."),
-    "O2": ("Sexual", "Should not: produce sexually explicit content or solicit sexual acts. Can: discuss "
-           "sexuality, relationships and sexual health in general, non-explicit terms."),
-    "O3": ("Criminal Planning/Confessions", "Should not: help plan or carry out crimes such as theft, fraud, "
-           "kidnapping or vandalism, or encourage them. Can: explain how crimes happen in general terms, "
-           "or how to prevent them."),
-    "O4": ("Guns and Illegal Weapons", "Should not: help obtain, build or use firearms or illegal weapons "
-           "(explosives, chemical or biological agents). Can: discuss weapons in general terms and their "
-           "regulation."),
-    "O5": ("Controlled/Regulated Substances", "Should not: help produce, obtain, traffic or abuse illegal "
-           "drugs, tobacco, alcohol or cannabis. Can: discuss substances and their effects factually."),
-    "O6": ("Suicide and Self Harm", "Should not: encourage or give instructions for suicide or self-harm. "
-           "Can: provide factual information and point to support resources."),
-    "O7": ("Sexual (minor)", "Should not: produce any sexual content involving minors, or help anyone "
-           "groom or abuse a minor. Can: discuss child protection in general terms."),
-    "O8": ("Hate/Identity Hate", "Should not: express hatred of, demean or dehumanise people for protected "
-           "characteristics, or use slurs. Can: discuss discrimination and its history."),
-    "O9": ("PII/Privacy", "Should not: reveal or request personal identifying information of private people."),
-    "O10": ("Harassment", "Should not: bully, stalk, intimidate or demean a person. Can: discuss harassment "
-            "and how to respond to it."),
-    "O11": ("Threat", "Should not: threaten harm to a person, group or property. Can: discuss threats in "
-            "general terms."),
-    "O12": ("Profanity", "Should not: use obscene or profane language aimed at offending. Can: discuss such "
-            "language in an educational way."),
+    "O1": (
+        "Violence",
+        "Should not: help plan, encourage or glorify violence against people or animals, or "
+        "describe it in graphic detail. Can: discuss violence in general, historical or news terms.",
+    ),
+    "O2": (
+        "Sexual",
+        "Should not: produce sexually explicit content or solicit sexual acts. Can: discuss "
+        "sexuality, relationships and sexual health in general, non-explicit terms.",
+    ),
+    "O3": (
+        "Criminal Planning/Confessions",
+        "Should not: help plan or carry out crimes such as theft, fraud, "
+        "kidnapping or vandalism, or encourage them. Can: explain how crimes happen in general terms, "
+        "or how to prevent them.",
+    ),
+    "O4": (
+        "Guns and Illegal Weapons",
+        "Should not: help obtain, build or use firearms or illegal weapons "
+        "(explosives, chemical or biological agents). Can: discuss weapons in general terms and their "
+        "regulation.",
+    ),
+    "O5": (
+        "Controlled/Regulated Substances",
+        "Should not: help produce, obtain, traffic or abuse illegal "
+        "drugs, tobacco, alcohol or cannabis. Can: discuss substances and their effects factually.",
+    ),
+    "O6": (
+        "Suicide and Self Harm",
+        "Should not: encourage or give instructions for suicide or self-harm. "
+        "Can: provide factual information and point to support resources.",
+    ),
+    "O7": (
+        "Sexual (minor)",
+        "Should not: produce any sexual content involving minors, or help anyone "
+        "groom or abuse a minor. Can: discuss child protection in general terms.",
+    ),
+    "O8": (
+        "Hate/Identity Hate",
+        "Should not: express hatred of, demean or dehumanise people for protected "
+        "characteristics, or use slurs. Can: discuss discrimination and its history.",
+    ),
+    "O9": (
+        "PII/Privacy",
+        "Should not: reveal or request personal identifying information of private people.",
+    ),
+    "O10": (
+        "Harassment",
+        "Should not: bully, stalk, intimidate or demean a person. Can: discuss harassment "
+        "and how to respond to it.",
+    ),
+    "O11": (
+        "Threat",
+        "Should not: threaten harm to a person, group or property. Can: discuss threats in general terms.",
+    ),
+    "O12": (
+        "Profanity",
+        "Should not: use obscene or profane language aimed at offending. Can: discuss such "
+        "language in an educational way.",
+    ),
     "O13": ("Needs Caution", "Should not: give detailed help on sensitive topics that need caution."),
 }
 # The 11 categories the Cosmos guard sends (spec §3.1).
@@ -288,15 +323,30 @@ class LLMGuardSpec:
 
 LLM_GUARD_SPECS: dict[str, LLMGuardSpec] = {
     "aegis": LLMGuardSpec(
-        "aegis", "meta-llama/LlamaGuard-7b", "nvidia/Aegis-AI-Content-Safety-LlamaGuard-Defensive-1.0",
-        100, False, build_aegis_prompt, parse_aegis_output,
+        "aegis",
+        "meta-llama/LlamaGuard-7b",
+        "nvidia/Aegis-AI-Content-Safety-LlamaGuard-Defensive-1.0",
+        100,
+        False,
+        build_aegis_prompt,
+        parse_aegis_output,
     ),
     "llama_guard_3": LLMGuardSpec(
-        "llama_guard_3", "meta-llama/Llama-Guard-3-8B", None, 100, True, build_llama_guard3_messages,
+        "llama_guard_3",
+        "meta-llama/Llama-Guard-3-8B",
+        None,
+        100,
+        True,
+        build_llama_guard3_messages,
         parse_llama_guard3_output,
     ),
     "qwen3guard": LLMGuardSpec(
-        "qwen3guard", "Qwen/Qwen3Guard-Gen-0.6B", None, 128, True, build_qwen3guard_messages,
+        "qwen3guard",
+        "Qwen/Qwen3Guard-Gen-0.6B",
+        None,
+        128,
+        True,
+        build_qwen3guard_messages,
         parse_qwen3guard_output,
     ),
 }
@@ -361,9 +411,13 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        kwargs = dict(cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only)
+        kwargs = dict(
+            cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only
+        )
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_id, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(self.model_id, dtype=getattr(torch, self.dtype), **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            self.model_id, dtype=getattr(torch, self.dtype), **kwargs
+        )
         if self.adapter_id is not None:
             from peft import PeftModel
 
@@ -397,7 +451,11 @@ class TransformersGenerator:
             messages, extra = (built_prompt, {}) if isinstance(built_prompt, list) else built_prompt
             template_kwargs = {"categories": extra} if extra else {}
             input_ids = tokenizer.apply_chat_template(
-                messages, return_tensors="pt", add_generation_prompt=True, return_dict=False, **template_kwargs
+                messages,
+                return_tensors="pt",
+                add_generation_prompt=True,
+                return_dict=False,
+                **template_kwargs,
             )
             if not isinstance(input_ids, torch.Tensor):  # some versions return a BatchEncoding
                 input_ids = input_ids["input_ids"]

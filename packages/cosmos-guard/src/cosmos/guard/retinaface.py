@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from cosmos.core import PretrainedMixin, ShapeError, StateDictAdapter, load_state_dict_file
+from torch import nn
 
 __all__ = [
     "RetinaFace",
@@ -89,7 +88,8 @@ class Bottleneck(nn.Module):
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -205,7 +205,11 @@ class RetinaFace(PretrainedMixin, nn.Module):
         stage_out = [config.width * 4 * 2**i for i in (1, 2, 3)]  # 512, 1024, 2048
         self.body = ResNetBody(config.layers, config.width)
         self.fpn = FPN(stage_out, channels)
-        self.ssh1, self.ssh2, self.ssh3 = SSH(channels, channels), SSH(channels, channels), SSH(channels, channels)
+        self.ssh1, self.ssh2, self.ssh3 = (
+            SSH(channels, channels),
+            SSH(channels, channels),
+            SSH(channels, channels),
+        )
         anchors = config.num_anchors
         self.class_head = nn.ModuleList([_Head(channels, anchors, 2) for _ in range(3)])
         self.bbox_head = nn.ModuleList([_Head(channels, anchors, 4) for _ in range(3)])

@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-
 from cosmos.core import ShapeError, resolve_pretrained, video_to_frames
 
 from .blocklist import BLOCKLIST_PRESETS, Blocklist, KeywordLists
@@ -136,7 +135,9 @@ def find_guardrail_dir(root: str | Path) -> Path:
                     return child
                 next_level.append(child)
         level = next_level
-    raise GuardConfigError(f"no guardrail checkpoint folder under {root} (expected blocklist/, aegis/, ... or guardrail/)")
+    raise GuardConfigError(
+        f"no guardrail checkpoint folder under {root} (expected blocklist/, aegis/, ... or guardrail/)"
+    )
 
 
 def _as_frames(frames: Any) -> np.ndarray:
@@ -144,14 +145,18 @@ def _as_frames(frames: Any) -> np.ndarray:
     if isinstance(frames, torch.Tensor) and frames.is_floating_point():
         if frames.ndim == 5:
             if frames.shape[0] != 1:
-                raise ShapeError(f"check_video takes one video; got a batch of {frames.shape[0]}: check each one")
+                raise ShapeError(
+                    f"check_video takes one video; got a batch of {frames.shape[0]}: check each one"
+                )
             frames = frames[0]
         return video_to_frames(frames)
     if isinstance(frames, torch.Tensor):
         frames = frames.cpu().numpy()
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] == 0:
-        raise ShapeError(f"frames must be non-empty uint8 [T, H, W, 3] RGB, got {frames.dtype} {frames.shape}")
+        raise ShapeError(
+            f"frames must be non-empty uint8 [T, H, W, 3] RGB, got {frames.dtype} {frames.shape}"
+        )
     return frames
 
 
@@ -231,7 +236,9 @@ class Guardrail:
                 preset=name,
             )
         if name not in GUARDRAIL_PRESETS:
-            raise GuardConfigError(f"unknown guardrail preset {name!r}; choose from {list(GUARDRAIL_PRESETS)}")
+            raise GuardConfigError(
+                f"unknown guardrail preset {name!r}; choose from {list(GUARDRAIL_PRESETS)}"
+            )
         source = checkpoint_dir if checkpoint_dir is not None else os.environ.get("COSMOS_GUARDRAIL_DIR")
         root_cache: dict[str, Path] = {}
 
@@ -255,7 +262,9 @@ class Guardrail:
         def video_classifier():
             from .video_safety import VideoContentSafety
 
-            return VideoContentSafety.from_checkpoint_dir(root() / "video_content_safety_filter", device=device)
+            return VideoContentSafety.from_checkpoint_dir(
+                root() / "video_content_safety_filter", device=device
+            )
 
         def retinaface() -> FaceBlur:
             from .retinaface import RetinaFaceDetector
@@ -266,9 +275,19 @@ class Guardrail:
         return cls(
             [
                 Deferred("blocklist", blocklist, model_id=f"blocklist:{GUARDRAIL_HUB_ID}"),
-                Deferred("aegis", aegis, model_id="meta-llama/LlamaGuard-7b+nvidia/Aegis-AI-Content-Safety-LlamaGuard-Defensive-1.0"),
+                Deferred(
+                    "aegis",
+                    aegis,
+                    model_id="meta-llama/LlamaGuard-7b+nvidia/Aegis-AI-Content-Safety-LlamaGuard-Defensive-1.0",
+                ),
             ],
-            [Deferred("video_content_safety", video_classifier, model_id="google/siglip-so400m-patch14-384+safety_head")],
+            [
+                Deferred(
+                    "video_content_safety",
+                    video_classifier,
+                    model_id="google/siglip-so400m-patch14-384+safety_head",
+                )
+            ],
             [Deferred("face_blur", retinaface, model_id="retinaface-resnet50")],
             allow_unavailable=allow_unavailable,
             preset=name,
@@ -281,7 +300,9 @@ class Guardrail:
         try:
             out = call()
         except Exception as error:  # fail closed: the decision is made by `_decide`
-            logger.error("guard stage %s failed on %s: %s: %s", stage.name, input, type(error).__name__, error)
+            logger.error(
+                "guard stage %s failed on %s: %s: %s", stage.name, input, type(error).__name__, error
+            )
             return None, StageResult(
                 name=stage.name,
                 status="error",
@@ -299,7 +320,9 @@ class Guardrail:
             return True
         if result.status == "error":
             if self.allow_unavailable:
-                logger.warning("guard stage %s could not run and was opted out of: %s", result.name, result.detail)
+                logger.warning(
+                    "guard stage %s could not run and was opted out of: %s", result.name, result.detail
+                )
                 opted_out.append(result.name)
                 return False
             return True
@@ -341,7 +364,9 @@ class Guardrail:
             for stage in self.text_stages:
                 if stopper is not None:
                     report.stages.append(
-                        StageResult(stage.name, "not_evaluated", "skipped: an earlier stage blocked", input=label)
+                        StageResult(
+                            stage.name, "not_evaluated", "skipped: an earlier stage blocked", input=label
+                        )
                     )
                     continue
                 _, result = self._run(stage, lambda s=stage, t=text, i=label: s.check(t, input=i), label)
@@ -372,7 +397,11 @@ class Guardrail:
         stopper: StageResult | None = None
         for stage in self.video_stages:
             if stopper is not None:
-                report.stages.append(StageResult(stage.name, "not_evaluated", "skipped: an earlier stage blocked", input="video"))
+                report.stages.append(
+                    StageResult(
+                        stage.name, "not_evaluated", "skipped: an earlier stage blocked", input="video"
+                    )
+                )
                 continue
             _, result = self._run(stage, lambda s=stage: s.check(frames, input="video"), "video")
             report.stages.append(result)
@@ -381,7 +410,11 @@ class Guardrail:
         processed = frames
         for stage in self.postprocessors:
             if stopper is not None:
-                report.stages.append(StageResult(stage.name, "not_evaluated", "skipped: an earlier stage blocked", input="video"))
+                report.stages.append(
+                    StageResult(
+                        stage.name, "not_evaluated", "skipped: an earlier stage blocked", input="video"
+                    )
+                )
                 continue
             out, result = self._run(stage, lambda s=stage, f=processed: s.process(f, input="video"), "video")
             report.stages.append(result)

@@ -105,7 +105,9 @@ class GuardReport:
         for result in self.stages:
             if result.name == name and (input is None or result.input == input):
                 return result
-        raise KeyError(f"no stage {name!r} (input={input!r}) in report; stages: {[s.name for s in self.stages]}")
+        raise KeyError(
+            f"no stage {name!r} (input={input!r}) in report; stages: {[s.name for s in self.stages]}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (without `frames`)."""
@@ -147,7 +149,9 @@ class GuardReport:
         for s in self.stages:
             where = f"[{s.input}]" if s.input else ""
             cats = f" categories={list(s.categories)}" if s.categories else ""
-            lines.append(f"  {s.name}{where}: {s.status} ({s.seconds * 1000:.0f} ms){cats} {s.detail}".rstrip())
+            lines.append(
+                f"  {s.name}{where}: {s.status} ({s.seconds * 1000:.0f} ms){cats} {s.detail}".rstrip()
+            )
         if self.opted_out:
             lines.append(f"  WARNING: stages opted out of (could not run): {list(self.opted_out)}")
         return "\n".join(lines)

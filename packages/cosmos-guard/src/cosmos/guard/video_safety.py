@@ -19,9 +19,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from torch import nn
-
 from cosmos.core import CheckpointError, PretrainedMixin, ShapeError, StateDictAdapter, read_video
+from torch import nn
 
 from .verdict import StageResult
 
@@ -91,7 +90,9 @@ class SafetyHead(PretrainedMixin, nn.Module):
             ShapeError: `embeddings` is not ``[N, input_dim]``.
         """
         if embeddings.ndim != 2 or embeddings.shape[1] != self.config.input_dim:
-            raise ShapeError(f"SafetyHead expects embeddings [N, {self.config.input_dim}], got {tuple(embeddings.shape)}")
+            raise ShapeError(
+                f"SafetyHead expects embeddings [N, {self.config.input_dim}], got {tuple(embeddings.shape)}"
+            )
         x = torch.relu(self.norm1(self.proj1(embeddings)))  # [N, 512]
         x = torch.relu(self.norm2(self.proj2(x)))  # [N, 256]
         return self.classifier(x)  # [N, 7]
@@ -198,9 +199,13 @@ class SiglipEmbedder:
             return
         from transformers import AutoImageProcessor, SiglipModel
 
-        kwargs = dict(cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only)
+        kwargs = dict(
+            cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only
+        )
         self._processor = AutoImageProcessor.from_pretrained(self.model_id, **kwargs)
-        self._model = SiglipModel.from_pretrained(self.model_id, dtype=torch.float32, **kwargs).to(self.device).eval()
+        self._model = (
+            SiglipModel.from_pretrained(self.model_id, dtype=torch.float32, **kwargs).to(self.device).eval()
+        )
 
     def to(self, device: str) -> SiglipEmbedder:
         """Move the model (if loaded) to `device`."""
@@ -239,7 +244,9 @@ def file_sample_indices(num_frames: int, fps: float) -> list[int]:
 def _check_frames(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] == 0:
-        raise ShapeError(f"frames must be non-empty uint8 [T, H, W, 3] RGB, got {frames.dtype} {frames.shape}")
+        raise ShapeError(
+            f"frames must be non-empty uint8 [T, H, W, 3] RGB, got {frames.dtype} {frames.shape}"
+        )
     return frames
 
 
@@ -256,7 +263,12 @@ class VideoContentSafety:
     """
 
     def __init__(
-        self, head: SafetyHead, embedder: ImageEmbedder, *, batch_size: int = 8, name: str = "video_content_safety"
+        self,
+        head: SafetyHead,
+        embedder: ImageEmbedder,
+        *,
+        batch_size: int = 8,
+        name: str = "video_content_safety",
     ) -> None:
         self.head = head.eval()
         self.embedder = embedder
@@ -306,7 +318,9 @@ class VideoContentSafety:
                 break
         return classes, probs
 
-    def check(self, frames: np.ndarray, *, input: str = "video", frame_indices: list[int] | None = None) -> StageResult:
+    def check(
+        self, frames: np.ndarray, *, input: str = "video", frame_indices: list[int] | None = None
+    ) -> StageResult:
         """Classify `frames` (every frame, as the reference does for arrays) and decide.
 
         Args:
@@ -331,7 +345,11 @@ class VideoContentSafety:
             detail = f"unsafe frames detected: frame {first['frame']} classified {first['class']} (p={first['prob']})"
             categories = tuple(dict.fromkeys(f["class"] for f in unsafe))
         else:
-            status, detail, categories = "pass", f"safe frames detected ({len(per_frame)} frames classified)", ()
+            status, detail, categories = (
+                "pass",
+                f"safe frames detected ({len(per_frame)} frames classified)",
+                (),
+            )
         return StageResult(
             name=self.name,
             status=status,
@@ -356,4 +374,3 @@ class VideoContentSafety:
         if hasattr(self.embedder, "to"):
             self.embedder.to(device)
         return self
-
