@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from cosmos.core import ShapeError
 from cosmos.guard import FaceBlur, HaarFaceDetector, pixelate_faces
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def random_frame(h=64, w=80, seed=0):
@@ -132,3 +134,30 @@ def test_haar_missing_cascade_is_an_error(tmp_path):
 
     with pytest.raises(CheckpointError):
         HaarFaceDetector(cascade_path=tmp_path / "nope.xml")
+
+
+@given(
+    x1=st.integers(-40, 90),
+    y1=st.integers(-40, 70),
+    w=st.integers(1, 90),
+    h=st.integers(1, 90),
+)
+@settings(max_examples=60, deadline=None)
+def test_pixelation_invariants(x1, y1, w, h):
+    """For any box: input untouched, pixels outside the clipped box untouched, small boxes ignored, and a
+    pixelated region holds at most 5 x 5 distinct tiles."""
+    frame = random_frame()
+    before = frame.copy()
+    out, done = pixelate_faces(frame, [(x1, y1, x1 + w, y1 + h)])
+    np.testing.assert_array_equal(frame, before)
+    cx1, cy1, cx2, cy2 = max(x1, 0), max(y1, 0), min(x1 + w, 80), min(y1 + h, 64)
+    inside = np.zeros(frame.shape[:2], bool)
+    if cx2 > cx1 and cy2 > cy1:
+        inside[cy1:cy2, cx1:cx2] = True
+    np.testing.assert_array_equal(out[~inside], frame[~inside])
+    if w < 20 or h < 20 or not inside.any():
+        assert done == []
+        np.testing.assert_array_equal(out, frame)
+    else:
+        region = out[cy1:cy2, cx1:cx2]
+        assert len(runs(region)) <= 5 and len(runs(region.transpose(1, 0, 2))) <= 5
