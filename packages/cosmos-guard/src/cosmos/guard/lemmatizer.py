@@ -3,9 +3,11 @@
 The reference tokenises with ``nltk.word_tokenize`` and lemmatises every token with NLTK's WordNet lemmatiser
 (default part of speech: noun). NLTK's data (``punkt``/``punkt_tab`` and ``wordnet``) is not on PyPI, so:
 
-* `SimplemmaLemmatizer` (offline default): NLTK's rule-based ``TreebankWordTokenizer`` (no data) after a
-  simple sentence split, and ``simplemma``'s English tables (inside its wheel). It also reduces verbs
-  (``"killing"`` -> ``"kill"``), where WordNet's noun default keeps ``"killing"``.
+* `SimplemmaLemmatizer` (offline default): a small rule-based tokenizer in the spirit of NLTK's Treebank
+  tokenizer (punctuation split off, clitics such as ``n't``/``'s`` split off, hyphenated words kept whole;
+  written here because importing ``nltk`` costs seconds), and ``simplemma``'s English tables (inside its
+  wheel). It also reduces verbs (``"killing"`` -> ``"kill"``), where WordNet's noun default keeps
+  ``"killing"``.
 * `WordNetLemmatizer` (parity mode): exactly the reference's calls, used when an ``nltk_data`` folder with
   ``punkt``/``punkt_tab`` and ``wordnet`` is present (NVIDIA's guardrail checkpoint ships one under
   ``blocklist/nltk_data``).
@@ -23,7 +25,11 @@ from cosmos.core import CheckpointError
 
 __all__ = ["Lemmatizer", "SimplemmaLemmatizer", "WordNetLemmatizer", "default_lemmatizer"]
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# clitics split off a word, as the Treebank tokenizer does ("don't" -> "do n't", "robot's" -> "robot 's")
+_CLITIC = re.compile(r"(?i)(\w)(n't|'s|'re|'ve|'ll|'d|'m)\b")
+# words (letters, digits, leetspeak stand-ins, inner hyphens/apostrophes/dots as in "self-harm", "U.S"),
+# clitics, or any other single non-space character (punctuation)
+_TOKEN = re.compile(r"(?i)n't|'(?:s|re|ve|ll|d|m)\b|[a-z0-9@$*]+(?:[-'.][a-z0-9@$*]+)*|\S")
 
 
 @runtime_checkable
@@ -36,27 +42,24 @@ class Lemmatizer(Protocol):
 
 
 class SimplemmaLemmatizer:
-    """Treebank tokenisation + simplemma English lemmas; needs no downloaded data (offline default).
+    """Rule-based tokenisation + simplemma English lemmas; needs no downloaded data (offline default).
 
     Raises:
-        ImportError: when ``simplemma`` or ``nltk`` is not installed (both are dependencies of cosmos-guard).
+        ImportError: when ``simplemma`` is not installed (a dependency of cosmos-guard).
     """
 
     def __init__(self) -> None:
         import simplemma
-        from nltk.tokenize import TreebankWordTokenizer
 
         self._simplemma = simplemma
-        self._tokenizer = TreebankWordTokenizer()
         version = getattr(simplemma, "__version__", "unknown")
-        self.name = f"simplemma-{version}+treebank"
+        self.name = f"simplemma-{version}+rule-tokenizer"
 
-    def tokenize(self, text: str) -> list[str]:
-        """Sentence split on ``.!?`` + whitespace, then Treebank word tokens (punctuation split off)."""
-        tokens: list[str] = []
-        for sentence in _SENTENCE_END.split(text):
-            tokens.extend(self._tokenizer.tokenize(sentence))
-        return tokens
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        """Word tokens with punctuation and clitics split off: ``"Don't stop, robots!"`` ->
+        ``["Do", "n't", "stop", ",", "robots", "!"]``."""
+        return _TOKEN.findall(_CLITIC.sub(r"\1 \2", text))
 
     def lemmatize_text(self, text: str) -> str:
         """Lemmatise every token (lower-cased by simplemma for known words) and join with single spaces."""
