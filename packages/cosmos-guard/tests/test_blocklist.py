@@ -194,3 +194,22 @@ def test_category_is_the_list_file_stem(tmp_path):
     assert result.categories == ("weapons",)
     assert result.revision == "toy 1"
     assert bl.is_safe("a red cube") == (True, "Input is safe")
+
+
+def test_incomplete_nltk_data_is_an_error_not_a_silent_switch(tmp_path):
+    from cosmos.core import CheckpointError
+    from cosmos.guard import Guardrail
+
+    folder = tmp_path / "guardrail" / "blocklist"
+    (folder / "custom").mkdir(parents=True)
+    (folder / "custom" / "words.txt").write_text("grenade\n")
+    (folder / "nltk_data").mkdir()  # NVIDIA's layout, but without punkt/wordnet inside
+    lists = KeywordLists.from_dir(folder)
+    assert lists.nltk_data_dir == str(folder / "nltk_data")
+    with pytest.raises(CheckpointError, match="incomplete"):
+        Blocklist(lists, REFERENCE_P1)
+    # inside a Guardrail the stage fails closed
+    report = Guardrail.from_preset("cosmos-predict1", checkpoint_dir=tmp_path).check_text("a robot")
+    assert (
+        not report.allowed and report.stages[0].status == "error" and "incomplete" in report.stages[0].detail
+    )

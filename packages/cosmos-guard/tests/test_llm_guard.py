@@ -59,7 +59,7 @@ def test_parse_aegis(output, label, names):
 # Llama Guard 3 ----------------------------------------------------------------------------------------
 def test_llama_guard3_messages():
     conversation, categories = build_llama_guard3_messages("drive to the depot")
-    assert conversation == [{"role": "user", "content": [{"type": "text", "text": "drive to the depot"}]}]
+    assert conversation == [{"role": "user", "content": "drive to the depot"}]
     assert list(categories) == [f"S{i}" for i in range(1, 15)]
     assert categories["S14"] == "Code Interpreter Abuse"
 

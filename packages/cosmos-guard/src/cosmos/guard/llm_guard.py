@@ -251,10 +251,10 @@ def parse_aegis_output(text: str) -> LLMVerdict:
 def build_llama_guard3_messages(prompt: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """(conversation, categories) for ``tokenizer.apply_chat_template(conversation, categories=categories)``.
 
-    The conversation is one user turn (Llama Guard 3's template wants content as a list of typed parts);
-    categories are the 14 MLCommons hazards S1..S14.
+    The conversation is one user turn with plain-string content (as the reference passes it to
+    Llama-Guard-3-8B's template); categories are the 14 MLCommons hazards S1..S14.
     """
-    conversation = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    conversation = [{"role": "user", "content": prompt}]
     return conversation, dict(LLAMA_GUARD3_CATEGORIES)
 
 
