@@ -233,6 +233,7 @@ class FaceBlur:
 
     @property
     def model_id(self) -> str:
+        """The detector's model id, recorded in verdicts."""
         return self.detector.model_id
 
     def process(self, frames: np.ndarray, *, input: str = "video") -> tuple[np.ndarray, StageResult]:

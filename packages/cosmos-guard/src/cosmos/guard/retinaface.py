@@ -67,6 +67,7 @@ class RetinaFaceConfig:
 
     @property
     def num_anchors(self) -> int:
+        """Anchors per feature-map cell (2)."""
         return len(self.min_sizes[0])
 
 
@@ -364,6 +365,7 @@ class RetinaFaceDetector:
         return cls(model, device=device, model_id=f"retinaface-resnet50:{path.name}")
 
     def to(self, device: str) -> RetinaFaceDetector:
+        """Move the network to `device` (priors are recomputed there)."""
         self.device = torch.device(device)
         self.model = self.model.to(self.device)
         self._priors.clear()

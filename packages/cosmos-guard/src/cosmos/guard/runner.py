@@ -55,18 +55,24 @@ GUARDRAIL_PRESETS: tuple[str, ...] = ("offline", "cosmos-1.0", "cosmos-predict1"
 
 
 class TextStage(Protocol):
+    """A pre-guard stage: ``check(text, input=...) -> StageResult`` (`Blocklist`, `LLMGuard`)."""
+
     name: str
 
     def check(self, text: str, *, input: str = "prompt") -> StageResult: ...
 
 
 class VideoStage(Protocol):
+    """A video classifier: ``check(frames uint8 [T, H, W, 3], input=...) -> StageResult`` (`VideoContentSafety`)."""
+
     name: str
 
     def check(self, frames: np.ndarray, *, input: str = "video") -> StageResult: ...
 
 
 class PostProcessor(Protocol):
+    """A frame post-processor: ``process(frames) -> (new frames, StageResult)``, never in place (`FaceBlur`)."""
+
     name: str
 
     def process(self, frames: np.ndarray, *, input: str = "video") -> tuple[np.ndarray, StageResult]: ...
@@ -101,12 +107,15 @@ class Deferred:
         return self._stage
 
     def check(self, data: Any, *, input: str) -> StageResult:
+        """Build the stage if needed, then delegate to its ``check``."""
         return self.get().check(data, input=input)
 
     def process(self, frames: np.ndarray, *, input: str = "video") -> tuple[np.ndarray, StageResult]:
+        """Build the stage if needed, then delegate to its ``process``."""
         return self.get().process(frames, input=input)
 
     def to(self, device: str) -> Deferred:
+        """Remember `device` (applied when the stage is built) and move an already built stage."""
         self._device = str(device)
         if self._stage is not None and hasattr(self._stage, "to"):
             self._stage.to(device)

@@ -290,6 +290,7 @@ class VideoContentSafety:
 
     @property
     def model_id(self) -> str:
+        """``"<embedder id>+safety_head"``, recorded in verdicts."""
         return f"{self.embedder.model_id}+safety_head"
 
     @torch.inference_mode()
