@@ -62,3 +62,29 @@ def test_video_blurs_the_face_of_a_real_photo(tmp_path, capsys):
 
 def test_video_missing_file(tmp_path, capsys):
     assert main(["video", str(tmp_path / "nope.mp4")]) == 2
+
+
+def test_convert_safety_head(tmp_path, capsys):
+    import torch
+    from cosmos.guard.video_safety import SafetyHead, VideoContentSafety
+
+    head = SafetyHead().eval()
+    official = {
+        k.replace("proj1.", "network.layers.0.")
+        .replace("norm1.", "network.layers.1.")
+        .replace("proj2.", "network.layers.3.")
+        .replace("norm2.", "network.layers.4.")
+        .replace("classifier.", "network.layers.6."): v
+        for k, v in head.state_dict().items()
+    }
+    torch.save({"model": official}, tmp_path / "safety_filter.pt")
+    out = tmp_path / "converted"
+    assert main(["convert", "safety-head", str(tmp_path / "safety_filter.pt"), str(out)]) == 0
+    assert (out / "model.safetensors").is_file()
+    stage = VideoContentSafety.from_checkpoint_dir(out)
+    x = torch.randn(2, 1152)
+    with torch.no_grad():
+        torch.testing.assert_close(stage.head(x), head(x))
+    torch.save({"model": {"network.layers.0.weight": torch.zeros(2)}}, tmp_path / "bad.pt")
+    assert main(["convert", "safety-head", str(tmp_path / "bad.pt"), str(tmp_path / "x")]) == 2
+    assert "missing" in capsys.readouterr().err

@@ -216,3 +216,48 @@ def test_transformers_generator_greedy_on_a_tiny_local_model(tmp_path, answer_fi
     assert result.status == ("pass" if answer_first == "safe" else "block")
     chat = LLMGuard("qwen3guard", TransformersGenerator(str(tmp_path), dtype="float32")).check("a robot")
     assert chat.status == "error"  # no "Safety:" line in the answer -> fail closed
+
+
+def test_openai_compatible_generator_against_a_local_server():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cosmos.guard import OpenAICompatibleGenerator
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, body, self.headers.get("Authorization")))
+            if self.path.endswith("/chat/completions"):
+                answer = {"choices": [{"message": {"content": "Safety: Unsafe\nCategories: Violent"}}]}
+            else:
+                answer = {"choices": [{"text": "unsafe\nO4"}]}
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}/v1"
+        qwen = LLMGuard("qwen3guard", OpenAICompatibleGenerator(base, "qwen3guard", api_key="k"))
+        result = qwen.check("x")
+        assert result.status == "block" and result.categories == ("Violent",)
+        aegis = LLMGuard("aegis", OpenAICompatibleGenerator(base, "aegis", api_key="k")).check("y")
+        assert aegis.categories == ("Guns and Illegal Weapons",)
+        assert seen[0][0] == "/v1/chat/completions" and seen[0][1]["temperature"] == 0
+        assert seen[0][1]["messages"] == [{"role": "user", "content": "x"}] and seen[0][2] == "Bearer k"
+        assert seen[1][0] == "/v1/completions" and seen[1][1]["max_tokens"] == 100
+    finally:
+        server.shutdown()
+    with pytest.raises(OSError):  # server gone: the stage raises, the Guardrail fails closed
+        OpenAICompatibleGenerator(base, "m", timeout=2).generate("z", max_new_tokens=1)

@@ -18,6 +18,7 @@ from .lemmatizer import Lemmatizer, SimplemmaLemmatizer, WordNetLemmatizer
 from .llm_guard import (
     LLMGuard,
     LLMVerdict,
+    OpenAICompatibleGenerator,
     TransformersGenerator,
     build_aegis_prompt,
     build_llama_guard3_messages,
@@ -56,6 +57,7 @@ __all__ = [
     "LLMGuard",
     "LLMVerdict",
     "Lemmatizer",
+    "OpenAICompatibleGenerator",
     "SimplemmaLemmatizer",
     "StageResult",
     "TransformersGenerator",

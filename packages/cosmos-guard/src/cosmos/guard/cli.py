@@ -2,10 +2,12 @@
 
     cosmos-guard text "a robot arm stacks red cubes" [--negative-prompt "..."]
     cosmos-guard video IN.mp4 --out OUT.mp4          # face-pixelated copy written when allowed
+    cosmos-guard convert safety-head safety_filter.pt OUT_DIR      # NVIDIA .pt -> config.json + safetensors
+    cosmos-guard convert retinaface Resnet50_Final.pth OUT_DIR
 
 Common options: ``--preset offline|cosmos-1.0|cosmos-predict1``, ``--checkpoint-dir DIR``,
 ``--allow-unavailable`` (explicit opt-out of fail-closed), ``--json`` (JSON only), ``--report FILE``.
-Exit status: 0 allowed, 1 blocked, 2 usage or input error.
+Exit status: 0 allowed (or converted), 1 blocked, 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -50,7 +52,31 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("input", type=Path)
     video.add_argument("--out", type=Path, default=None, help="where to write the processed video (mp4)")
     video.add_argument("--crf", type=int, default=18, help="x264 quality of the output (default 18)")
+    convert = sub.add_parser("convert", help="convert NVIDIA guard weights to safetensors (strict key check)")
+    convert.add_argument("kind", choices=("safety-head", "retinaface"))
+    convert.add_argument("input", type=Path, help="safety_filter.pt or Resnet50_Final.pth")
+    convert.add_argument("output", type=Path, help="folder to write config.json + model.safetensors into")
     return parser
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from cosmos.core import CheckpointError
+
+    try:
+        if args.kind == "safety-head":
+            from .video_safety import SafetyHead
+
+            model = SafetyHead.from_reference_file(args.input)
+        else:
+            from .retinaface import RetinaFace
+
+            model = RetinaFace.from_reference_file(args.input)
+    except CheckpointError as error:
+        print(f"cosmos-guard convert: {error}", file=sys.stderr)
+        return 2
+    folder = model.save_pretrained(args.output)
+    print(f"wrote {folder}")
+    return 0
 
 
 def _print(report: GuardReport, args: argparse.Namespace) -> None:
@@ -65,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``cosmos-guard``; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "convert":
+        return _convert(args)
     guardrail = Guardrail.from_preset(
         args.preset,
         checkpoint_dir=args.checkpoint_dir,

@@ -6,7 +6,8 @@ Each guard is three pieces:
 * an **output parser** (pure): `parse_aegis_output`, `parse_llama_guard3_output`, `parse_qwen3guard_output`,
   each returning an `LLMVerdict` (label, category codes, category names);
 * a **generator** (`TextGenerator` protocol): `TransformersGenerator` runs a local Hugging Face model with
-  greedy decoding (extra ``cosmos-guard[llm]``); tests use canned outputs.
+  greedy decoding (extra ``cosmos-guard[llm]``); `OpenAICompatibleGenerator` asks an OpenAI-compatible
+  server (vLLM, TGI) with temperature 0; tests use canned outputs.
 
 Reference bugs fixed here (spec §3):
 
@@ -42,6 +43,7 @@ __all__ = [
     "LLMGuard",
     "LLMGuardSpec",
     "LLMVerdict",
+    "OpenAICompatibleGenerator",
     "TextGenerator",
     "TransformersGenerator",
     "build_aegis_prompt",
@@ -470,6 +472,66 @@ class TransformersGenerator:
                 pad_token_id=pad_id,
             )
         return tokenizer.decode(output[0, input_ids.shape[-1] :], skip_special_tokens=True)
+
+
+class OpenAICompatibleGenerator:
+    """Greedy generation through an OpenAI-compatible HTTP server (vLLM, TGI, llama.cpp server ...).
+
+    Chat prompts (Llama Guard 3, Qwen3Guard) go to ``POST {base_url}/chat/completions`` (the server applies
+    the model's chat template, with its default categories); plain-string prompts (Aegis) go to
+    ``POST {base_url}/completions``. ``temperature=0`` (greedy). Uses only the standard library.
+
+    Args:
+        base_url: e.g. ``"http://localhost:8000/v1"``.
+        model_id: the model name the server serves.
+        api_key: bearer token (default: ``$OPENAI_API_KEY`` when set).
+        timeout: seconds per request.
+
+    Raises (on `generate`):
+        OSError: connection or HTTP errors (``urllib.error.URLError``), so the stage fails closed.
+        ValueError: a response without a completion.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model_id: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        revision: str | None = None,
+    ) -> None:
+        import os
+
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model_id
+        self.revision = revision
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.timeout = timeout
+
+    def generate(self, built_prompt: Any, *, max_new_tokens: int) -> str:
+        """Send the prompt, return the completion text."""
+        import json
+        import urllib.request
+
+        body: dict[str, Any] = {"model": self.model_id, "max_tokens": max_new_tokens, "temperature": 0}
+        if isinstance(built_prompt, str):
+            url, body["prompt"] = f"{self.base_url}/completions", built_prompt
+        else:
+            messages = built_prompt if isinstance(built_prompt, list) else built_prompt[0]
+            url, body["messages"] = f"{self.base_url}/chat/completions", messages
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            payload = json.loads(response.read().decode())
+        try:
+            choice = payload["choices"][0]
+            text = choice["message"]["content"] if "message" in choice else choice["text"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise ValueError(f"no completion in the server's answer: {str(payload)[:200]}") from error
+        return str(text)
 
 
 class LLMGuard:

@@ -279,13 +279,17 @@ class VideoContentSafety:
     def from_checkpoint_dir(
         cls, folder: str | Path, *, device: str = "cpu", batch_size: int = 8
     ) -> VideoContentSafety:
-        """The reference layout: ``<folder>/safety_filter.pt`` + SigLIP in the HF cache under ``<folder>``.
+        """The reference layout: ``<folder>/safety_filter.pt`` (or our converted ``config.json`` +
+        ``model.safetensors``) + SigLIP in the HF cache under ``<folder>``.
 
         Raises:
             CheckpointError: missing/invalid ``safety_filter.pt`` (SigLIP is loaded lazily on first use).
         """
         folder = Path(folder)
-        head = SafetyHead.from_reference_file(folder / "safety_filter.pt", device=device)
+        if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+            head = SafetyHead.from_pretrained(folder, device=device)  # converted with `cosmos-guard convert`
+        else:
+            head = SafetyHead.from_reference_file(folder / "safety_filter.pt", device=device)
         return cls(head, SiglipEmbedder(cache_dir=folder, device=device), batch_size=batch_size)
 
     @property
