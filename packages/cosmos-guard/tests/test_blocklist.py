@@ -3,6 +3,7 @@
 import difflib
 
 import pytest
+
 from cosmos.guard import Blocklist, BlocklistConfig, GuardConfigError, KeywordLists
 from cosmos.guard.normalize import collapse_spaced_letters, deleet_mixed_tokens, fold_lookalikes
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from cosmos.core import read_video, write_video
 from cosmos.guard import HaarFaceDetector
 from cosmos.guard.cli import main
@@ -66,6 +67,7 @@ def test_video_missing_file(tmp_path, capsys):
 
 def test_convert_safety_head(tmp_path, capsys):
     import torch
+
     from cosmos.guard.video_safety import SafetyHead, VideoContentSafety
 
     head = SafetyHead().eval()

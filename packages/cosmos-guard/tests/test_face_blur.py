@@ -3,10 +3,11 @@
 import cv2
 import numpy as np
 import pytest
-from cosmos.core import ShapeError
-from cosmos.guard import FaceBlur, HaarFaceDetector, pixelate_faces
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cosmos.core import ShapeError
+from cosmos.guard import FaceBlur, HaarFaceDetector, pixelate_faces
 
 
 def random_frame(h=64, w=80, seed=0):
@@ -161,3 +162,32 @@ def test_pixelation_invariants(x1, y1, w, h):
     else:
         region = out[cy1:cy2, cx1:cx2]
         assert len(runs(region)) <= 5 and len(runs(region.transpose(1, 0, 2))) <= 5
+
+
+def test_detect_every_k_carries_dilated_boxes():
+    class Moving:
+        name, model_id, revision = "moving", "moving", None
+
+        def __init__(self):
+            self.calls = []
+
+        def detect(self, frame):
+            index = int(frame[0, 0, 0])
+            self.calls.append(index)
+            x = 10 + 2 * index
+            return np.array([[x, 10, x + 30, 40]], np.float32), np.ones(1, np.float32)
+
+    frames = np.zeros((7, 64, 80, 3), np.uint8)
+    frames[:, 0, 0, 0] = np.arange(7)
+    detector = Moving()
+    _, result = FaceBlur(detector, detect_every=3).process(frames)
+    assert detector.calls == [0, 3, 6] and result.extras["detected_frames"] == 3
+    faces = result.extras["faces"]
+    assert faces[0] == [[10, 10, 40, 40]] and faces[3] == [[16, 10, 46, 40]]
+    # frame 1 sits between key frames 0 and 3: both boxes, 10 % larger (30 px -> 33 px)
+    assert faces[1] == [[8, 8, 41, 41], [14, 8, 47, 41]]
+    every = Moving()
+    FaceBlur(every).process(frames)
+    assert every.calls == list(range(7))
+    with pytest.raises(ValueError):
+        FaceBlur(every, detect_every=0)

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from cosmos.guard import (
     GuardConfigError,
     LLMGuard,
@@ -168,9 +169,10 @@ def test_transformers_generator_greedy_on_a_tiny_local_model(tmp_path, answer_fi
     """The HF backend end to end, offline: a tiny random Llama whose logits are all equal, so greedy decoding
     always picks token id 0 (``answer_first``), and a word-level tokenizer built here."""
     pytest.importorskip("transformers")
-    from cosmos.guard import TransformersGenerator
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from cosmos.guard import TransformersGenerator
 
     words = [
         answer_first,

@@ -1,6 +1,7 @@
 """The "offline" preset on benign robotics/driving prompts (all pass) and must-block prompts (all blocked)."""
 
 import pytest
+
 from cosmos.guard import Guardrail
 
 # The reference's default negative prompt (Predict1/Predict2 inference scripts); NVIDIA's blocklist blocks

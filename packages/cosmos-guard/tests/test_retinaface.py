@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from cosmos.core import CheckpointError
 from cosmos.guard import FaceBlur
 from cosmos.guard.retinaface import (

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.guard.video_safety import (
     VIDEO_SAFETY_CLASSES,
@@ -202,8 +203,9 @@ def test_check_file_uses_sampling(rule, tmp_path):
 def test_siglip_embedder_on_a_tiny_local_model(tmp_path):
     """SiglipEmbedder end to end, offline: a tiny random SigLIP saved here, then the head and decision rule."""
     pytest.importorskip("transformers")
-    from cosmos.guard.video_safety import SiglipEmbedder
     from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    from cosmos.guard.video_safety import SiglipEmbedder
 
     config = SiglipConfig(
         text_config=dict(

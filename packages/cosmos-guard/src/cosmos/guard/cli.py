@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     video.add_argument("input", type=Path)
     video.add_argument("--out", type=Path, default=None, help="where to write the processed video (mp4)")
     video.add_argument("--crf", type=int, default=18, help="x264 quality of the output (default 18)")
+    video.add_argument(
+        "--detect-every", type=int, default=1, help="run the face detector on every k-th frame"
+    )
     convert = sub.add_parser("convert", help="convert NVIDIA guard weights to safetensors (strict key check)")
     convert.add_argument("kind", choices=("safety-head", "retinaface"))
     convert.add_argument("input", type=Path, help="safety_filter.pt or Resnet50_Final.pth")
@@ -100,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=args.device,
         blocklist_dirs=args.blocklist_dir,
         progress=not args.json,
+        detect_every=getattr(args, "detect_every", 1),
     )
     if args.command == "text":
         report = guardrail.check_text(args.prompt, args.negative_prompt)

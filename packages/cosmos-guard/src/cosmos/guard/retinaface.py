@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from cosmos.core import PretrainedMixin, ShapeError, StateDictAdapter, load_state_dict_file
 from torch import nn
+
+from cosmos.core import PretrainedMixin, ShapeError, StateDictAdapter, load_state_dict_file
 
 __all__ = [
     "RetinaFace",

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
+
 from cosmos.core import ShapeError, resolve_pretrained, video_to_frames
 
 from .blocklist import BLOCKLIST_PRESETS, Blocklist, KeywordLists
@@ -215,6 +216,7 @@ class Guardrail:
         device: str = "cpu",
         blocklist_dirs: Sequence[str | Path] = (),
         progress: bool = False,
+        detect_every: int = 1,
     ) -> Guardrail:
         """Build one of `GUARDRAIL_PRESETS`.
 
@@ -228,6 +230,7 @@ class Guardrail:
             device: torch device for model stages.
             blocklist_dirs: extra keyword-list folders (NVIDIA layout) merged into the blocklist.
             progress: tqdm bars on per-frame work.
+            detect_every: run the face detector on every k-th frame only (see `FaceBlur`; 1 = every frame).
 
         Raises:
             GuardConfigError: unknown preset, or an empty extra keyword list.
@@ -240,7 +243,7 @@ class Guardrail:
             return cls(
                 [Blocklist(lists, BLOCKLIST_PRESETS["offline"])],
                 [],
-                [FaceBlur(HaarFaceDetector(), progress=progress)],
+                [FaceBlur(HaarFaceDetector(), progress=progress, detect_every=detect_every)],
                 allow_unavailable=allow_unavailable,
                 preset=name,
             )
@@ -279,7 +282,8 @@ class Guardrail:
             from .retinaface import RetinaFaceDetector
 
             path = root() / "face_blur_filter" / "Resnet50_Final.pth"
-            return FaceBlur(RetinaFaceDetector.from_file(path, device=device), progress=progress)
+            detector = RetinaFaceDetector.from_file(path, device=device)
+            return FaceBlur(detector, progress=progress, detect_every=detect_every)
 
         return cls(
             [

@@ -19,8 +19,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from cosmos.core import CheckpointError, PretrainedMixin, ShapeError, StateDictAdapter, read_video
 from torch import nn
+
+from cosmos.core import CheckpointError, PretrainedMixin, ShapeError, StateDictAdapter, read_video
 
 from .verdict import StageResult
 
