@@ -10,7 +10,7 @@ encode + decode of 1x3x17x256x256 and 1x3x33x256x256 clips, plus our chunked mod
 * Peak memory: one subprocess per row (one round trip after loading): peak RSS growth over the loaded model
   on CPU (the kernel's VmHWM mark is reset after loading), ``torch.cuda.max_memory_allocated`` on GPU.
 
-    python benchmarks/tokenizer.py                          # CPU, writes benchmark-tokenizer.json
+    python benchmarks/tokenizer.py                          # CPU, writes benchmarks/results/tokenizer.json
     python benchmarks/tokenizer.py --device cuda --dtype bfloat16 --repeats 5
     python benchmarks/tokenizer.py --frames 17 --size 128   # quicker
 
@@ -64,8 +64,9 @@ def load(impl: str, weights: Path, device: str, dtype: torch.dtype):
     ours = CausalVideoTokenizer.from_pretrained(weights, device=device, dtype=dtype)
     if impl == "ours":
         return ours
-    from cosmos.tokenizer.checkpoints import diffusers_name
     from diffusers import AutoencoderKLCosmos
+
+    from cosmos.tokenizer.checkpoints import diffusers_name
 
     peer = AutoencoderKLCosmos()  # its defaults are the CV8x8x8 configuration
     peer.load_state_dict({diffusers_name(k, 3): v for k, v in ours.state_dict().items()}, strict=True)
@@ -154,7 +155,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=17, help="our chunked mode's window (0: skip)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--out", default="benchmark-tokenizer.json")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "tokenizer.json"))
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
@@ -255,6 +256,7 @@ def main() -> None:
             f"| 1x3x{r['frames']}x{r['size']}x{r['size']} | {r['impl']} | {r['chunk'] or '-'} | {r['seconds']:.2f} "
             f"| {r['median_seconds']:.2f} | {r['peak_bytes'] / 2**20:.0f} | {speedup} |"
         )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"machine": machine, "numerics": numerics, "runs": runs}, indent=2))
     print(f"\nwrote {args.out}")
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cosmos.core import Latent, TokenGrid, VideoTokenizer
 from cosmos.core.testing import assert_close, load_fixture_tensors
 from cosmos.tokenizer import (
@@ -17,7 +19,6 @@ from cosmos.tokenizer import (
     load_tokenizer,
 )
 from cosmos.tokenizer.checkpoints import diffusers_name
-from safetensors.torch import save_file
 
 from .conftest import load_fixture_model, tiny_image_config, tiny_video_config
 

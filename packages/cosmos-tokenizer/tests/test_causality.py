@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
-from cosmos.core.testing import assert_close
-from cosmos.tokenizer import CausalVideoTokenizer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cosmos.core.testing import assert_close
+from cosmos.tokenizer import CausalVideoTokenizer
 
 from .conftest import tiny_video_config
 

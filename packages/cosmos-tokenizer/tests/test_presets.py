@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.tokenizer import PRESETS, CausalVideoTokenizer, ImageTokenizer, config_from_reference, preset_for
 
 # spec §9 "params (computed)", millions, 2 decimals

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+
 from cosmos.core import (
     Latent,
     TokenGrid,
@@ -32,7 +34,6 @@ from cosmos.core import (
     video_to_frames,
     write_video,
 )
-from safetensors.torch import load_file, save_file
 
 from .config import PRESETS
 from .tokenizer import CausalVideoTokenizer, ImageTokenizer, _CosmosTokenizer, load_tokenizer

@@ -24,6 +24,9 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
 from cosmos.core import (
     CheckpointError,
     Latent,
@@ -34,8 +37,6 @@ from cosmos.core import (
     config_from_dict,
     resolve_pretrained,
 )
-from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .checkpoints import (
     ReferenceAdapter,
@@ -259,7 +260,7 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
             tokenizer_name=self.name,
         )
         if self.quantizer is not None:
-            indices, codes = self.quantizer(z)
+            indices, codes = self.quantizer(z.float())  # FSQ rounding in float32 whatever the model dtype
             if original_size is not None:
                 return PaddedTokenGrid(
                     indices, self.vocab_size, codes=codes, original_size=original_size, **common

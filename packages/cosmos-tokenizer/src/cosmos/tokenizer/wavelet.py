@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 # Haar sign matrix: row = band (0 low, 1 high), column = position in the pair (first, second).
 _SIGNS = ((1.0, 1.0), (1.0, -1.0))
