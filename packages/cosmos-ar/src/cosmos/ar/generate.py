@@ -41,24 +41,32 @@ class DecodeStats:
 
     Attributes:
         num_new_tokens: tokens generated per sequence.
-        num_forward_passes: model calls after the prefill (one per token for plain decoding).
-        prefill_seconds, decode_seconds: wall time of the prefill and of everything after it.
+        num_sequences: sequences generated (batch size).
+        num_forward_passes: forward passes after the prefill, counted per sequence and summed over sequences
+            (plain decoding: ``num_sequences * (num_new_tokens - 1)``).
+        prefill_seconds, decode_seconds: wall time of the prefill(s) and of everything after.
     """
 
     num_new_tokens: int
+    num_sequences: int
     num_forward_passes: int
     prefill_seconds: float
     decode_seconds: float
 
     @property
+    def num_decoded_tokens(self) -> int:
+        """Tokens produced after the prefills (the prefill's own token is not counted), all sequences."""
+        return self.num_sequences * max(self.num_new_tokens - 1, 0)
+
+    @property
     def tokens_per_second(self) -> float:
-        """Decode throughput (tokens after the prefill's one, per second of decoding)."""
-        return max(self.num_new_tokens - 1, 0) / self.decode_seconds if self.decode_seconds > 0 else float("inf")
+        """Decode throughput: :attr:`num_decoded_tokens` per second of decoding."""
+        return self.num_decoded_tokens / self.decode_seconds if self.decode_seconds > 0 else float("inf")
 
     @property
     def mean_accepted_length(self) -> float:
-        """Tokens emitted per decode forward pass (1.0 for plain decoding; Medusa: accepted drafts + 1)."""
-        return max(self.num_new_tokens - 1, 0) / max(self.num_forward_passes, 1)
+        """Tokens emitted per forward pass (1.0 for plain decoding; Medusa: mean accepted drafts + 1)."""
+        return self.num_decoded_tokens / max(self.num_forward_passes, 1)
 
 
 def top_p_mask(probs: Tensor, top_p: float) -> Tensor:
@@ -123,8 +131,13 @@ def sample(
     return (probs / noise).argmax(dim=-1)  # exponential race == a categorical draw from probs
 
 
-def draw_noise(generator: torch.Generator | None, shape: tuple[int, ...], device: torch.device | str) -> Tensor:
-    """I.i.d. Exp(1) noise for :func:`sample`, drawn on the CPU ``generator`` then moved to ``device`` (float32)."""
+def draw_noise(seed: int, index: int, shape: tuple[int, ...], device: torch.device | str = "cpu") -> Tensor:
+    """I.i.d. Exp(1) noise for :func:`sample` of the ``index``-th generated token, float32 ``shape`` on ``device``.
+
+    Drawn on a CPU generator seeded with ``seed * 2**20 + index`` (then moved), so the noise of a token depends
+    only on the seed and its index: plain and Medusa decoding give the same tokens for the same seed, on any device.
+    """
+    generator = make_generator(seed * 2**20 + index)
     uniform = torch.rand(shape, generator=generator, dtype=torch.float32)
     return (-torch.log1p(-uniform)).clamp_min(1e-20).to(device)
 
@@ -207,7 +220,7 @@ def generate(
         context, context_mask: T5 embeddings ``[B, L, context_dim]`` and bool ``[B, L]`` (Video2World).
         temperature: 0 = greedy; default 1.0 (shipped CLI).
         top_p: nucleus mass, default 0.8 (shipped CLI); ``top_k`` instead when ``top_p`` is None.
-        seed: seeds a CPU generator; same seed -> same tokens on every device.
+        seed: seeds the CPU noise of every token (:func:`draw_noise`); same seed -> same tokens on every device.
         progress: show a tqdm bar.
         compile: wrap :func:`decode_one_token` in ``torch.compile`` (worth it on GPU only).
     Returns:
@@ -218,12 +231,11 @@ def generate(
     total = _check_prompt(model, prompt, num_new_tokens, context, context_mask)
     batch, prompt_len = prompt.shape
     device = prompt.device
-    generator = make_generator(seed)
     vocab = model.config.vocab_size
     greedy = temperature == 0
 
-    def noise() -> Tensor | None:
-        return None if greedy else draw_noise(generator, (batch, vocab), device)
+    def noise(index: int) -> Tensor | None:
+        return None if greedy else draw_noise(seed, index, (batch, vocab), device)
 
     step = decode_one_token
     if compile:
@@ -233,7 +245,7 @@ def generate(
     try:
         start = time.perf_counter()
         input_pos = torch.arange(prompt_len, device=device)
-        token, _ = prefill(model, prompt, input_pos, noise(), context=context, context_mask=context_mask, **sampling)
+        token, _ = prefill(model, prompt, input_pos, noise(0), context=context, context_mask=context_mask, **sampling)
         _synchronize(device)
         prefill_seconds = time.perf_counter() - start
         out = torch.empty(batch, num_new_tokens, dtype=torch.int64, device=device)
@@ -242,13 +254,13 @@ def generate(
         start = time.perf_counter()
         for index in tqdm(range(1, num_new_tokens), disable=not progress, desc="decoding", unit="tok"):
             input_pos = torch.tensor([prompt_len + index - 1], device=device)
-            token, _ = step(model, token, input_pos, noise(), **sampling)
+            token, _ = step(model, token, input_pos, noise(index), **sampling)
             out[:, index : index + 1] = token
         _synchronize(device)
         decode_seconds = time.perf_counter() - start
     finally:
         model.clear_cache()
-    return out, DecodeStats(num_new_tokens, max(num_new_tokens - 1, 0), prefill_seconds, decode_seconds)
+    return out, DecodeStats(num_new_tokens, batch, batch * max(num_new_tokens - 1, 0), prefill_seconds, decode_seconds)
 
 
 def _synchronize(device: torch.device) -> None:
