@@ -399,21 +399,27 @@ class Transformer(PretrainedMixin, nn.Module):
             else None
         )
         max_seq_len, head_dim = config.resolved_max_seq_len, config.attention_head_dim
+        # constant tables (not in checkpoints); computed now unless built on `meta`, else by the loader's hook
         self.register_buffer("rope_cos", torch.empty(max_seq_len, head_dim), persistent=False)
         self.register_buffer("rope_sin", torch.empty(max_seq_len, head_dim), persistent=False)
         if config.apply_abs_pos_emb:
             self.register_buffer("ape", torch.empty(max_seq_len, config.dim, dtype=torch.bfloat16), persistent=False)
+        if self.rope_cos.device.type != "meta":
+            self._init_non_persistent_buffers()
         self._context_kv: list[tuple[Tensor, Tensor] | None] | None = None
         self._context_mask: Tensor | None = None
-        self._init_non_persistent_buffers()
 
     # ------------------------------------------------------------------ construction and loading
 
     def _init_non_persistent_buffers(self) -> None:
-        """(Re)compute the RoPE and APE tables on the buffers' device (no-op on ``meta``)."""
-        if self.rope_cos.device.type == "meta":
-            return
+        """(Re)compute the RoPE (float32) and APE (bfloat16) tables on the weights' device.
+
+        Called by ``from_pretrained`` after a ``meta`` build (under ``torch.device(target)``).
+        """
         config = self.config
+        device = self.output.weight.device
+        if device.type == "meta":
+            device = torch.empty(0).device  # the loader's default-device context
         cos, sin = rope_table(
             config.attention_head_dim,
             config.video_latent_shape,
@@ -422,12 +428,11 @@ class Transformer(PretrainedMixin, nn.Module):
             yarn=config.yarn,
             has_bov=config.has_bov,
         )
-        self.rope_cos.copy_(cos)
-        self.rope_sin.copy_(sin)
+        self.rope_cos, self.rope_sin = cos.to(device), sin.to(device)
         if config.apply_abs_pos_emb:
-            self.ape.copy_(
-                ape_table(config.dim, config.video_latent_shape, config.resolved_max_seq_len, has_bov=config.has_bov)
-            )
+            self.ape = ape_table(
+                config.dim, config.video_latent_shape, config.resolved_max_seq_len, has_bov=config.has_bov
+            ).to(device)
 
     @classmethod
     def coerce_config(cls, config: Any) -> TransformerConfig:
