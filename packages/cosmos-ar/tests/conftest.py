@@ -65,3 +65,47 @@ def tiny_config_factory():
 @pytest.fixture(params=FIXTURE_MODELS)
 def fixture_model(request, tmp_path):
     return load_fixture_model(request.param, tmp_path)
+
+
+class StandInTokenizer:
+    """A tiny causal discrete video tokenizer satisfying cosmos.core.VideoTokenizer (for tests only).
+
+    Temporal compression 4 (frame 0 alone, then groups of 4 frames averaged), spatial 8 (8x8 patch means), each RGB
+    mean quantized to 4 levels -> vocab 64 (index = r + 4 g + 16 b).
+    """
+
+    temporal_compression = 4
+    spatial_compression = 8
+    latent_channels = 3
+    vocab_size = 64
+
+    def latent_shape(self, num_frames, height, width):
+        return 1 + (num_frames - 1) // 4, height // 8, width // 8
+
+    def valid_num_frames(self, num_frames):
+        return num_frames >= 1 and (num_frames - 1) % 4 == 0
+
+    def encode(self, video):
+        from cosmos.core import TokenGrid
+
+        batch, _, frames, height, width = video.shape
+        assert self.valid_num_frames(frames)
+        groups = [video[:, :, :1]] + [video[:, :, 1 + 4 * j : 5 + 4 * j] for j in range((frames - 1) // 4)]
+        means = torch.stack([g.mean(dim=2) for g in groups], dim=2)  # [B, 3, T', H, W]
+        pooled = torch.nn.functional.avg_pool3d(means, (1, 8, 8))  # [B, 3, T', H/8, W/8]
+        levels = ((pooled.clamp(-1, 1) + 1) / 2 * 3).round().long()
+        indices = levels[:, 0] + 4 * levels[:, 1] + 16 * levels[:, 2]
+        return TokenGrid(indices, 64, 4, 8, tokenizer_name="stand-in")
+
+    def decode(self, grid):
+        indices = grid.indices if hasattr(grid, "indices") else grid
+        levels = torch.stack([indices % 4, (indices // 4) % 4, indices // 16], dim=1).float()  # [B, 3, T', h, w]
+        values = levels / 3 * 2 - 1
+        values = values.repeat_interleave(8, dim=3).repeat_interleave(8, dim=4)
+        first, rest = values[:, :, :1], values[:, :, 1:].repeat_interleave(4, dim=2)
+        return torch.cat([first, rest], dim=2)
+
+
+@pytest.fixture
+def stand_in_tokenizer():
+    return StandInTokenizer()
