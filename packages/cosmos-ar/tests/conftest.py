@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 import torch
-
 from cosmos.ar import Transformer, TransformerConfig
 from cosmos.core.testing import fixture_path, load_fixture_json, load_fixture_tensors
 
@@ -99,7 +98,9 @@ class StandInTokenizer:
 
     def decode(self, grid):
         indices = grid.indices if hasattr(grid, "indices") else grid
-        levels = torch.stack([indices % 4, (indices // 4) % 4, indices // 16], dim=1).float()  # [B, 3, T', h, w]
+        levels = torch.stack(
+            [indices % 4, (indices // 4) % 4, indices // 16], dim=1
+        ).float()  # [B, 3, T', h, w]
         values = levels / 3 * 2 - 1
         values = values.repeat_interleave(8, dim=3).repeat_interleave(8, dim=4)
         first, rest = values[:, :, :1], values[:, :, 1:].repeat_interleave(4, dim=2)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from cosmos.ar.generate import generate, logits_to_probs, top_p_mask
-from cosmos.ar.position import ape_table, apply_rope, rope_inverse_frequencies, rope_table, YarnConfig
+from cosmos.ar.position import YarnConfig, ape_table, apply_rope, rope_inverse_frequencies, rope_table
 from cosmos.core.testing import assert_close, load_fixture_tensors
 
 ATOL_LOGITS = 1e-4
@@ -29,7 +28,9 @@ def test_full_sequence_logits_and_block_outputs(fixture_model):
         hook.remove()
     assert_close(logits, tensors["logits"], atol=ATOL_LOGITS, name="logits")
     for index in range(len(model.layers)):
-        assert_close(block_out[index], tensors[f"block_out.{index}"], atol=ATOL_LOGITS, name=f"block_out.{index}")
+        assert_close(
+            block_out[index], tensors[f"block_out.{index}"], atol=ATOL_LOGITS, name=f"block_out.{index}"
+        )
 
 
 @torch.no_grad()
@@ -42,7 +43,9 @@ def test_cached_decode_logits(fixture_model):
     assert_close(prefill_logits, tensors["logits"][:, :k], atol=ATOL_LOGITS, name="prefill logits")
     for step in range(tensors["decode_logits"].shape[1]):
         logits = model(tokens[:, k + step : k + step + 1], torch.tensor([k + step]))
-        assert_close(logits[:, 0], tensors["decode_logits"][:, step], atol=ATOL_LOGITS, name=f"decode step {step}")
+        assert_close(
+            logits[:, 0], tensors["decode_logits"][:, step], atol=ATOL_LOGITS, name=f"decode step {step}"
+        )
 
 
 def test_greedy_tokens(fixture_model):
@@ -78,7 +81,9 @@ def test_released_geometry_tables(name):
     spec = RELEASED[name]
     max_seq_len = 12864 if spec["has_bov"] else 12800
     temporal, spatial = rope_inverse_frequencies(128, theta=500000.0, yarn=spec["yarn"])
-    assert_close(temporal, tables[f"rope{name}.temporal_inv_freq"].double(), atol=1e-5, name="temporal inv freq")
+    assert_close(
+        temporal, tables[f"rope{name}.temporal_inv_freq"].double(), atol=1e-5, name="temporal inv freq"
+    )
     assert_close(spatial, tables[f"rope{name}.spatial_inv_freq"].double(), atol=1e-5, name="spatial inv freq")
     cos, sin = rope_table(128, (5, 40, 64), max_seq_len, yarn=spec["yarn"], has_bov=spec["has_bov"])
     positions = tables[f"rope{name}.positions"]

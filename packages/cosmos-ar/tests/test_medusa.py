@@ -7,15 +7,14 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from cosmos.ar import Transformer
 from cosmos.ar.generate import generate, logits_to_probs
 from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss, medusa_generate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(tiny_model, **overrides):
     return tiny_model(seed=11, dtype=torch.float64, num_medusa_heads=3, **overrides)
 
@@ -28,7 +27,9 @@ def test_greedy_medusa_equals_plain_greedy(tiny_model, seed, prompt_len, num_dra
     prompt = torch.randint(0, 32, (1, prompt_len), generator=generator)
     num_new = model.config.seq_len - prompt_len
     plain, _ = generate(model, prompt, num_new, temperature=0.0, progress=False)
-    fast, stats = medusa_generate(model, prompt, num_new, temperature=0.0, num_drafts=num_drafts, progress=False)
+    fast, stats = medusa_generate(
+        model, prompt, num_new, temperature=0.0, num_drafts=num_drafts, progress=False
+    )
     assert torch.equal(fast, plain)
     assert stats.num_forward_passes <= num_new - 1
 

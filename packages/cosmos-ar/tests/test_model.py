@@ -6,13 +6,12 @@ import dataclasses
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from cosmos.ar import PRESETS, Transformer, TransformerConfig, z_loss
+from cosmos.ar import PRESETS, Transformer, z_loss
 from cosmos.ar.model import ReferenceStateDictAdapter
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.core.testing import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SPEC_PARAMS = {  # spec §3.1, in billions (3 decimals)
     "Cosmos-1.0-Autoregressive-4B": 4.014,
@@ -55,7 +54,10 @@ def test_incremental_decoding_equals_full_forward(overrides, prefix, tiny_model)
     kwargs = {}
     if config.has_bov:
         tokens[:, 0] = config.bov_id
-        kwargs = dict(context=torch.randn(batch, 5, config.context_dim), context_mask=torch.ones(batch, 5, dtype=torch.bool))
+        kwargs = dict(
+            context=torch.randn(batch, 5, config.context_dim),
+            context_mask=torch.ones(batch, 5, dtype=torch.bool),
+        )
     full = model(tokens, **kwargs)
     model.setup_cache(batch)
     pieces = [model(tokens[:, :prefix], torch.arange(prefix), **kwargs)]
@@ -94,7 +96,9 @@ def test_reference_key_names_load_and_bad_keys_are_named(tmp_path, tiny_model):
     inverse = {v: k for k, v in _reference_names(model).items()}
     reference = {inverse[k]: v for k, v in model.state_dict().items()}
     assert all(k.startswith("model.") for k in reference)
-    converted = ReferenceStateDictAdapter().convert(reference | {"model.layers.0.attention._extra_state": torch.zeros(1)})
+    converted = ReferenceStateDictAdapter().convert(
+        reference | {"model.layers.0.attention._extra_state": torch.zeros(1)}
+    )
     assert set(converted) == set(model.state_dict())
     from safetensors.torch import save_file
 

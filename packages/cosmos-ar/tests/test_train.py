@@ -5,11 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from cosmos.ar import Transformer
-from cosmos.ar.train import TokenShards, TrainConfig, learning_rate_at, next_token_loss, tokenize_videos, train
+from cosmos.ar.train import (
+    TokenShards,
+    TrainConfig,
+    learning_rate_at,
+    next_token_loss,
+    tokenize_videos,
+    train,
+)
 from cosmos.core import write_video
+from safetensors.torch import save_file
 
 
 def test_schedule_warmup_cosine_cooldown():
@@ -50,7 +56,13 @@ def test_train_checkpoint_resume_and_medusa_mode(tmp_path, tiny_model):
     tokens = dataset.tokens[:8]
     before = next_token_loss(model, tokens, num_condition_latents=0)[1].item()
     # stop after 20 steps, then resume to 40
-    train(model, dataset, TrainConfig(**{**config.__dict__, "steps": 20, "cooldown_steps": 0}), tmp_path / "run", progress=False)
+    train(
+        model,
+        dataset,
+        TrainConfig(**{**config.__dict__, "steps": 20, "cooldown_steps": 0}),
+        tmp_path / "run",
+        progress=False,
+    )
     assert (tmp_path / "run" / "step-0000020" / "trainer_state.pt").is_file()
     trained = train(tiny_model(seed=99), dataset, config, tmp_path / "run", progress=False)
     assert (tmp_path / "run" / "step-0000040" / "model.safetensors").is_file()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from cosmos.ar import ARWFM
 from cosmos.ar.medusa import add_medusa_heads
 from cosmos.core import Latent, ShapeError, VideoTokenizer, read_video, write_video
@@ -45,21 +44,35 @@ def test_generate_end_to_end_from_a_video_file(tmp_path, tiny_model, stand_in_to
     # deterministic for a seed
     again = wfm.generate(source, num_input_frames=num_input_frames, seed=3, progress=False)
     assert torch.equal(again.tokens.indices, out.tokens.indices)
-    path = write_video(tmp_path / "out.mp4", (out.video[0].permute(1, 2, 3, 0).numpy() * 127.5 + 127.5).astype(np.uint8), fps=8)
+    path = write_video(
+        tmp_path / "out.mp4",
+        (out.video[0].permute(1, 2, 3, 0).numpy() * 127.5 + 127.5).astype(np.uint8),
+        fps=8,
+    )
     frames, _ = read_video(path)
     assert frames.shape == (9, 32, 48, 3)
 
 
 def test_video2world_with_text_embeddings_and_medusa(tiny_model, stand_in_tokenizer):
-    wfm = _wfm(tiny_model, stand_in_tokenizer, training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True)
+    wfm = _wfm(
+        tiny_model,
+        stand_in_tokenizer,
+        training_type="text_to_video",
+        apply_abs_pos_emb=True,
+        insert_cross_attn=True,
+    )
     add_medusa_heads(wfm.lm, 2)
     video = torch.rand(2, 3, 7, 40, 40) * 2 - 1
     text = torch.randn(2, 5, 16)
-    plain = wfm.generate(video, text_embeddings=text, num_input_frames=5, medusa=False, seed=1, progress=False)
+    plain = wfm.generate(
+        video, text_embeddings=text, num_input_frames=5, medusa=False, seed=1, progress=False
+    )
     fast = wfm.generate(video, text_embeddings=text, num_input_frames=5, seed=1, progress=False)
     assert torch.equal(plain.tokens.indices, fast.tokens.indices)
     assert fast.video.shape == (2, 3, 9, 32, 48)
-    shorter = wfm.generate(video, text_embeddings=text, num_input_frames=1, num_frames=5, seed=1, progress=False)
+    shorter = wfm.generate(
+        video, text_embeddings=text, num_input_frames=1, num_frames=5, seed=1, progress=False
+    )
     assert shorter.video.shape == (2, 3, 5, 32, 48) and shorter.tokens.indices.shape == (2, 2, 4, 6)
 
 
@@ -76,7 +89,13 @@ def test_bad_inputs(tiny_model, stand_in_tokenizer):
         wfm.generate(video + 3, num_input_frames=1, progress=False)  # not in [-1, 1]
     with pytest.raises(ShapeError, match="takes no text"):
         wfm.generate(video, text_embeddings=torch.zeros(1, 4, 16), num_input_frames=1, progress=False)
-    v2w = _wfm(tiny_model, stand_in_tokenizer, training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True)
+    v2w = _wfm(
+        tiny_model,
+        stand_in_tokenizer,
+        training_type="text_to_video",
+        apply_abs_pos_emb=True,
+        insert_cross_attn=True,
+    )
     with pytest.raises(ShapeError, match=r"\[B, L, 16\]"):
         v2w.generate(video, text_embeddings=torch.zeros(1, 4, 17), num_input_frames=1, progress=False)
     with pytest.raises(ShapeError, match="needs prompt= or text_embeddings="):
@@ -96,7 +115,13 @@ def test_bad_inputs(tiny_model, stand_in_tokenizer):
 
 
 def test_text_encoder_prompt_path(tiny_model, stand_in_tokenizer):
-    wfm = _wfm(tiny_model, stand_in_tokenizer, training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True)
+    wfm = _wfm(
+        tiny_model,
+        stand_in_tokenizer,
+        training_type="text_to_video",
+        apply_abs_pos_emb=True,
+        insert_cross_attn=True,
+    )
     seen = []
 
     def encoder(prompts):
@@ -104,5 +129,7 @@ def test_text_encoder_prompt_path(tiny_model, stand_in_tokenizer):
         return torch.ones(len(prompts), 3, 16)
 
     wfm.text_encoder = encoder
-    out = wfm.generate(torch.zeros(1, 3, 1, 32, 48), prompt="a ball falls", num_input_frames=1, progress=False)
+    out = wfm.generate(
+        torch.zeros(1, 3, 1, 32, 48), prompt="a ball falls", num_input_frames=1, progress=False
+    )
     assert seen == ["a ball falls"] and out.video.shape[2] == 9

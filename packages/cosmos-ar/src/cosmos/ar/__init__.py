@@ -6,7 +6,15 @@ decoding, and :class:`ARWFM`, which pairs the transformer with a discrete video 
 
 from .generate import DecodeStats, generate
 from .medusa import MedusaHeads, add_medusa_heads, medusa_distillation_loss, medusa_generate
-from .model import PRESETS, KVCache, ReferenceStateDictAdapter, RMSNorm, Transformer, TransformerConfig, z_loss
+from .model import (
+    PRESETS,
+    KVCache,
+    ReferenceStateDictAdapter,
+    RMSNorm,
+    Transformer,
+    TransformerConfig,
+    z_loss,
+)
 from .world_model import ARWFM, ARGeneration
 
 __version__ = "0.1.0"

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass
 
 import torch
+from cosmos.core import ShapeError, make_generator
 from torch import Tensor
 from tqdm.auto import tqdm
-
-from cosmos.core import ShapeError, make_generator
 
 __all__ = [
     "DecodeStats",
@@ -85,7 +84,11 @@ def top_p_mask(probs: Tensor, top_p: float) -> Tensor:
 
 
 def logits_to_probs(
-    logits: Tensor, *, temperature: float = DEFAULT_TEMPERATURE, top_p: float | None = DEFAULT_TOP_P, top_k: int | None = None
+    logits: Tensor,
+    *,
+    temperature: float = DEFAULT_TEMPERATURE,
+    top_p: float | None = DEFAULT_TOP_P,
+    top_k: int | None = None,
 ) -> Tensor:
     """Filtered, renormalized sampling distribution, float32 ``[..., V]`` (spec §5.3).
 
@@ -245,7 +248,9 @@ def generate(
     try:
         start = time.perf_counter()
         input_pos = torch.arange(prompt_len, device=device)
-        token, _ = prefill(model, prompt, input_pos, noise(0), context=context, context_mask=context_mask, **sampling)
+        token, _ = prefill(
+            model, prompt, input_pos, noise(0), context=context, context_mask=context_mask, **sampling
+        )
         _synchronize(device)
         prefill_seconds = time.perf_counter() - start
         out = torch.empty(batch, num_new_tokens, dtype=torch.int64, device=device)
@@ -260,7 +265,9 @@ def generate(
         decode_seconds = time.perf_counter() - start
     finally:
         model.clear_cache()
-    return out, DecodeStats(num_new_tokens, batch, batch * max(num_new_tokens - 1, 0), prefill_seconds, decode_seconds)
+    return out, DecodeStats(
+        num_new_tokens, batch, batch * max(num_new_tokens - 1, 0), prefill_seconds, decode_seconds
+    )
 
 
 def _synchronize(device: torch.device) -> None:

@@ -64,11 +64,14 @@ class MedusaHeads(nn.Module):
             for a 64000-row vocabulary) instead of one ``[vocab, dim]`` matrix per head.
     """
 
-    def __init__(self, dim: int, vocab_size: int, *, num_heads: int, num_layers: int = 1, shared_output: bool = True):
+    def __init__(
+        self, dim: int, vocab_size: int, *, num_heads: int, num_layers: int = 1, shared_output: bool = True
+    ):
         super().__init__()
         self.num_heads = num_heads
         self.heads = nn.ModuleList(
-            MedusaHead(dim, vocab_size, num_layers=num_layers, shared_output=shared_output) for _ in range(num_heads)
+            MedusaHead(dim, vocab_size, num_layers=num_layers, shared_output=shared_output)
+            for _ in range(num_heads)
         )
 
     def forward(self, hidden: Tensor, base_output: nn.Linear) -> Tensor:
@@ -98,17 +101,29 @@ def add_medusa_heads(model, num_medusa_heads: int, *, num_layers: int = 1, share
     config = model.config
     weight = model.output.weight
     heads = MedusaHeads(
-        config.dim, config.vocab_size, num_heads=num_medusa_heads, num_layers=num_layers, shared_output=shared_output
+        config.dim,
+        config.vocab_size,
+        num_heads=num_medusa_heads,
+        num_layers=num_layers,
+        shared_output=shared_output,
     ).to(device=weight.device, dtype=weight.dtype)
     model.medusa_heads = heads
     model.config = dataclasses.replace(
-        config, num_medusa_heads=num_medusa_heads, medusa_num_layers=num_layers, medusa_shared_output=shared_output
+        config,
+        num_medusa_heads=num_medusa_heads,
+        medusa_num_layers=num_layers,
+        medusa_shared_output=shared_output,
     )
     return model
 
 
 def medusa_distillation_loss(
-    model, tokens: Tensor, *, context: Tensor | None = None, context_mask: Tensor | None = None, decay: float = 0.8
+    model,
+    tokens: Tensor,
+    *,
+    context: Tensor | None = None,
+    context_mask: Tensor | None = None,
+    decay: float = 0.8,
 ) -> tuple[Tensor, Tensor]:
     """Self-distillation loss of the Medusa heads on the base model's own predictions (Medusa paper §2.3.2).
 
@@ -183,8 +198,12 @@ def medusa_generate(
         ValueError: the model has no Medusa heads. ShapeError: as :func:`generate`.
     """
     if model.medusa_heads is None:
-        raise ValueError("the model has no Medusa heads; load a model with num_medusa_heads > 0 or add_medusa_heads()")
-    num_drafts = model.medusa_heads.num_heads if num_drafts is None else min(num_drafts, model.medusa_heads.num_heads)
+        raise ValueError(
+            "the model has no Medusa heads; load a model with num_medusa_heads > 0 or add_medusa_heads()"
+        )
+    num_drafts = (
+        model.medusa_heads.num_heads if num_drafts is None else min(num_drafts, model.medusa_heads.num_heads)
+    )
     total = _check_prompt(model, prompt, num_new_tokens, context, context_mask)
     rows, passes, prefill_seconds, decode_seconds = [], 0, 0.0, 0.0
     for row in range(prompt.shape[0]):
@@ -202,7 +221,9 @@ def medusa_generate(
     return torch.stack(rows), DecodeStats(num_new_tokens, len(rows), passes, prefill_seconds, decode_seconds)
 
 
-def _medusa_row(model, prompt, row, num_new_tokens, total, *, context, context_mask, sampling, seed, num_drafts, progress):
+def _medusa_row(
+    model, prompt, row, num_new_tokens, total, *, context, context_mask, sampling, seed, num_drafts, progress
+):
     batch, prompt_len = prompt.shape
     device, vocab = prompt.device, model.config.vocab_size
     greedy = sampling["temperature"] == 0
@@ -211,12 +232,16 @@ def _medusa_row(model, prompt, row, num_new_tokens, total, *, context, context_m
         # the noise of token j is row `row` of plain decoding's [B, V] draw for index j
         if greedy:
             return None
-        return torch.stack([draw_noise(seed, j, (batch, vocab), device)[row] for j in range(first, first + count)])
+        return torch.stack(
+            [draw_noise(seed, j, (batch, vocab), device)[row] for j in range(first, first + count)]
+        )
 
     model.setup_cache(1, total)
     try:
         start = time.perf_counter()
-        hidden = model.hidden_states(prompt[row : row + 1], torch.arange(prompt_len, device=device), context, context_mask)
+        hidden = model.hidden_states(
+            prompt[row : row + 1], torch.arange(prompt_len, device=device), context, context_mask
+        )
         last_hidden = hidden[:, -1:]  # [1, 1, dim]: produced the pending token
         pending = sample(model.output(last_hidden)[0], noise(0, 1), **sampling)  # [1]
         _synchronize(device)

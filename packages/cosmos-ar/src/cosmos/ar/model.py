@@ -19,8 +19,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
 from cosmos.core import (
     CheckpointError,
     PretrainedMixin,
@@ -30,9 +28,10 @@ from cosmos.core import (
     config_from_dict,
     load_state_dict_file,
 )
+from torch import Tensor, nn
 
 from .medusa import MedusaHeads
-from .position import YarnConfig, apply_rope, ape_table, rope_table
+from .position import YarnConfig, ape_table, apply_rope, rope_table
 
 __all__ = [
     "TransformerConfig",
@@ -170,7 +169,9 @@ _BASE_4B = TransformerConfig(dim=4096, n_layers=16, n_heads=32, n_kv_heads=8, ff
 _BASE_12B = TransformerConfig(
     dim=5120, n_layers=40, n_heads=32, n_kv_heads=8, head_dim=128, ffn_hidden_size=14336, apply_yarn=True
 )
-_VIDEO2WORLD = dict(training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True, context_dim=1024)
+_VIDEO2WORLD = dict(
+    training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True, context_dim=1024
+)
 
 #: Released architectures (spec §3.1), keyed by the published checkpoint names (Cosmos 1.0 and Predict1).
 PRESETS: dict[str, TransformerConfig] = {
@@ -216,7 +217,9 @@ def config_from_reference(values: dict[str, Any]) -> TransformerConfig:
     if not values.get("use_qk_normalization", True):
         raise ValueError("only models with QK-norm (use_qk_normalization=True) are supported")
     if "input_types" in values and "training_type" not in values:
-        values["training_type"] = "text_to_video" if "text_and_video" in values["input_types"] else "video_to_video"
+        values["training_type"] = (
+            "text_to_video" if "text_and_video" in values["input_types"] else "video_to_video"
+        )
     field_names = {field.name for field in dataclasses.fields(TransformerConfig)}
     unknown = set(values) - field_names - _REFERENCE_ONLY_KEYS
     if unknown:
@@ -403,7 +406,9 @@ class Transformer(PretrainedMixin, nn.Module):
         self.register_buffer("rope_cos", torch.empty(max_seq_len, head_dim), persistent=False)
         self.register_buffer("rope_sin", torch.empty(max_seq_len, head_dim), persistent=False)
         if config.apply_abs_pos_emb:
-            self.register_buffer("ape", torch.empty(max_seq_len, config.dim, dtype=torch.bfloat16), persistent=False)
+            self.register_buffer(
+                "ape", torch.empty(max_seq_len, config.dim, dtype=torch.bfloat16), persistent=False
+            )
         if self.rope_cos.device.type != "meta":
             self._init_non_persistent_buffers()
         self._context_kv: list[tuple[Tensor, Tensor] | None] | None = None
@@ -448,7 +453,9 @@ class Transformer(PretrainedMixin, nn.Module):
             if set(config) <= field_names:
                 return config_from_dict(TransformerConfig, config)
             return config_from_reference(config)
-        raise TypeError(f"config must be a TransformerConfig, preset name or dict, got {type(config).__name__}")
+        raise TypeError(
+            f"config must be a TransformerConfig, preset name or dict, got {type(config).__name__}"
+        )
 
     @classmethod
     def load_foreign(cls, folder: Path, config: TransformerConfig | None) -> tuple[TransformerConfig, dict]:
@@ -509,7 +516,12 @@ class Transformer(PretrainedMixin, nn.Module):
         config = self.config
         for layer in self.layers:
             layer.attention.kv_cache = KVCache(
-                batch_size, config.n_kv_heads, max_seq_len, config.attention_head_dim, device=device, dtype=dtype
+                batch_size,
+                config.n_kv_heads,
+                max_seq_len,
+                config.attention_head_dim,
+                device=device,
+                dtype=dtype,
             )
         self._context_kv, self._context_mask = None, None
 
@@ -566,13 +578,19 @@ class Transformer(PretrainedMixin, nn.Module):
         if context is not None:
             if not config.insert_cross_attn:
                 raise ShapeError("this model has no cross-attention; context must be None")
-            if context.dim() != 3 or context.shape[0] != tokens.shape[0] or context.shape[2] != config.context_dim:
+            if (
+                context.dim() != 3
+                or context.shape[0] != tokens.shape[0]
+                or context.shape[2] != config.context_dim
+            ):
                 raise ShapeError(
                     f"context must be [B={tokens.shape[0]}, L, context_dim={config.context_dim}], "
                     f"got {tuple(context.shape)}"
                 )
             if context_mask is not None and tuple(context_mask.shape) != tuple(context.shape[:2]):
-                raise ShapeError(f"context_mask must be [B, L]={tuple(context.shape[:2])}, got {tuple(context_mask.shape)}")
+                raise ShapeError(
+                    f"context_mask must be [B, L]={tuple(context.shape[:2])}, got {tuple(context_mask.shape)}"
+                )
         elif config.insert_cross_attn and self._context_kv is None:
             raise ShapeError("this Video2World model needs context (text embeddings [B, L, context_dim])")
 

@@ -26,11 +26,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from cosmos.core import ShapeError, TokenGrid, frames_to_video, read_video
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm.auto import tqdm
-
-from cosmos.core import ShapeError, TokenGrid, frames_to_video, read_video
 
 from .medusa import add_medusa_heads, medusa_distillation_loss
 from .model import Transformer, z_loss
@@ -191,7 +190,9 @@ def tokenize_videos(
     return output
 
 
-def _batches(dataset: TokenShards, batch_size: int, seed: int, start_step: int) -> Iterator[dict[str, Tensor]]:
+def _batches(
+    dataset: TokenShards, batch_size: int, seed: int, start_step: int
+) -> Iterator[dict[str, Tensor]]:
     """Endless shuffled batches; epoch ``e`` is shuffled with ``seed + e`` so a resume sees the same order."""
     per_epoch = max(len(dataset) // batch_size, 1)
     step = start_step
@@ -252,7 +253,9 @@ def train(
         model = Transformer.from_pretrained(latest, device=model.output.weight.device)
     model.train()
     trainable = _trainable_parameters(model, config)
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay, betas=(0.9, 0.95))
+    optimizer = torch.optim.AdamW(
+        trainable, lr=config.learning_rate, weight_decay=config.weight_decay, betas=(0.9, 0.95)
+    )
     if latest is not None:
         state = torch.load(latest / "trainer_state.pt", map_location="cpu", weights_only=True)
         optimizer.load_state_dict(state["optimizer"])
@@ -273,7 +276,9 @@ def train(
                 num_condition_latents=config.num_condition_latents, z_loss_coeff=config.z_loss_coeff,
             )  # fmt: skip
         else:
-            loss, agreement = medusa_distillation_loss(network, batch["tokens"], context=batch.get("context"), decay=config.medusa_decay)
+            loss, agreement = medusa_distillation_loss(
+                network, batch["tokens"], context=batch.get("context"), decay=config.medusa_decay
+            )
             metric = agreement.mean()
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -281,7 +286,12 @@ def train(
             accelerator.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
         if step % config.log_every == 0 or step == config.steps - 1:
-            entry = {"step": step, "loss": float(loss), "metric": float(metric), "lr": learning_rate_at(step, config)}
+            entry = {
+                "step": step,
+                "loss": float(loss),
+                "metric": float(metric),
+                "lr": learning_rate_at(step, config),
+            }
             log.append(entry)
             bar.set_postfix(loss=f"{entry['loss']:.4f}")
         if (step + 1) % config.checkpoint_every == 0 or step == config.steps - 1:
@@ -292,7 +302,9 @@ def train(
     return network.eval()
 
 
-def _save_checkpoint(accelerator, network, optimizer, step: int, config: TrainConfig, output_dir: Path) -> None:
+def _save_checkpoint(
+    accelerator, network, optimizer, step: int, config: TrainConfig, output_dir: Path
+) -> None:
     if not accelerator.is_main_process:
         return
     folder = output_dir / f"step-{step:07d}"

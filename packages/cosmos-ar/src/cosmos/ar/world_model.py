@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
-from torch import Tensor, nn
-
 from cosmos.core import (
     CheckpointError,
     ShapeError,
@@ -29,6 +28,7 @@ from cosmos.core import (
     read_video,
     resize_video,
 )
+from torch import Tensor, nn
 
 from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DecodeStats, generate
 from .medusa import medusa_generate
@@ -67,10 +67,14 @@ class ARWFM(nn.Module):
         text_encoder: optional callable for ``prompt=`` strings (Video2World); else pass ``text_embeddings``.
     """
 
-    def __init__(self, tokenizer: VideoTokenizer, lm: Transformer, *, text_encoder: TextEncoder | None = None):
+    def __init__(
+        self, tokenizer: VideoTokenizer, lm: Transformer, *, text_encoder: TextEncoder | None = None
+    ):
         super().__init__()
         if not isinstance(tokenizer, VideoTokenizer):
-            raise TypeError(f"tokenizer must satisfy cosmos.core.VideoTokenizer, got {type(tokenizer).__name__}")
+            raise TypeError(
+                f"tokenizer must satisfy cosmos.core.VideoTokenizer, got {type(tokenizer).__name__}"
+            )
         self.tokenizer = tokenizer
         self.lm = lm
         self.text_encoder = text_encoder
@@ -127,7 +131,9 @@ class ARWFM(nn.Module):
             CheckpointError: unknown layout or no tokenizer.
         """
         folder = Path(name_or_path)
-        document = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
+        document = (
+            json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
+        )
         if document.get("model_type") == cls.__name__:
             lm = Transformer.from_pretrained(folder / "lm", config=lm_config, device=device, dtype=dtype)
             if tokenizer is None:
@@ -155,7 +161,9 @@ class ARWFM(nn.Module):
         self.lm.save_pretrained(folder / "lm")
         if tokenizer_name is None:
             if not hasattr(self.tokenizer, "save_pretrained"):
-                raise CheckpointError("the tokenizer cannot save itself: pass tokenizer_name= (a name or Hub id)")
+                raise CheckpointError(
+                    "the tokenizer cannot save itself: pass tokenizer_name= (a name or Hub id)"
+                )
             self.tokenizer.save_pretrained(folder / "tokenizer")
             tokenizer_name = "tokenizer"
         document = {"model_type": type(self).__name__, "tokenizer": tokenizer_name}
@@ -206,7 +214,9 @@ class ARWFM(nn.Module):
         config = self.lm.config
         if not config.insert_cross_attn:
             if prompt is not None or text_embeddings is not None:
-                raise ShapeError("this model takes no text (it has no cross-attention): drop prompt / text_embeddings")
+                raise ShapeError(
+                    "this model takes no text (it has no cross-attention): drop prompt / text_embeddings"
+                )
             return None
         if prompt is not None and text_embeddings is not None:
             raise ShapeError("pass either prompt or text_embeddings, not both")
@@ -216,7 +226,9 @@ class ARWFM(nn.Module):
             prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
             text_embeddings = self.text_encoder(prompts)
         if text_embeddings is None:
-            raise ShapeError(f"this Video2World model needs prompt= or text_embeddings= [B, L, {config.context_dim}]")
+            raise ShapeError(
+                f"this Video2World model needs prompt= or text_embeddings= [B, L, {config.context_dim}]"
+            )
         if text_embeddings.dim() == 2:
             text_embeddings = text_embeddings[None]
         if text_embeddings.dim() != 3 or text_embeddings.shape[-1] != config.context_dim:
@@ -272,7 +284,9 @@ class ARWFM(nn.Module):
                 f"as the model was trained), got {num_input_frames}"
             )
         num_frames = self.clip_frames if num_frames is None else num_frames
-        if (num_frames - 1) % self.temporal_compression or not num_input_frames < num_frames <= self.clip_frames:
+        if (
+            num_frames - 1
+        ) % self.temporal_compression or not num_input_frames < num_frames <= self.clip_frames:
             raise ShapeError(
                 f"num_frames must be 1 + k*{self.temporal_compression}, greater than num_input_frames="
                 f"{num_input_frames} and at most {self.clip_frames}, got {num_frames}"
@@ -288,7 +302,9 @@ class ARWFM(nn.Module):
         context_latents = 1 + (num_input_frames - 1) // self.temporal_compression
         output_latents = 1 + (num_frames - 1) // self.temporal_compression
         tokens_per_frame = height * width
-        prompt_tokens = grid.indices.reshape(batch, -1)[:, : context_latents * tokens_per_frame].to(device)  # [B, P]
+        prompt_tokens = grid.indices.reshape(batch, -1)[:, : context_latents * tokens_per_frame].to(
+            device
+        )  # [B, P]
         if config.has_bov:
             bov = torch.full((batch, 1), config.bov_id, dtype=torch.int64, device=device)
             prompt_tokens = torch.cat([bov, prompt_tokens], dim=1)
@@ -312,12 +328,18 @@ class ARWFM(nn.Module):
     def _encode(self, clip: Tensor) -> TokenGrid:
         grid = self.tokenizer.encode(clip.to(_device_of(self.tokenizer)))
         if not isinstance(grid, TokenGrid):
-            raise ShapeError(f"ARWFM needs a discrete tokenizer returning TokenGrid, got {type(grid).__name__}")
+            raise ShapeError(
+                f"ARWFM needs a discrete tokenizer returning TokenGrid, got {type(grid).__name__}"
+            )
         expected = (clip.shape[0], *self.lm.config.video_latent_shape)
         if tuple(grid.indices.shape) != expected:
-            raise ShapeError(f"the tokenizer gave a {tuple(grid.indices.shape)} grid; the transformer expects {expected}")
+            raise ShapeError(
+                f"the tokenizer gave a {tuple(grid.indices.shape)} grid; the transformer expects {expected}"
+            )
         if grid.vocab_size > self.lm.config.vocab_size:
-            raise ShapeError(f"tokenizer vocab {grid.vocab_size} exceeds the transformer's {self.lm.config.vocab_size}")
+            raise ShapeError(
+                f"tokenizer vocab {grid.vocab_size} exceeds the transformer's {self.lm.config.vocab_size}"
+            )
         return grid
 
 
