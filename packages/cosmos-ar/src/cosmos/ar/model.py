@@ -243,8 +243,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        x32 = x.float()
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        normed = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)  # x32 * rsqrt(mean(x32^2) + eps)
         return self.weight * normed.type_as(x)
 
 
@@ -299,10 +298,31 @@ class SelfAttention(nn.Module):
         query, key, value = (t.transpose(1, 2) for t in (query, key, value))
         if self.kv_cache is not None and input_pos is not None:
             key, value = self.kv_cache.update(input_pos, key, value)
-            out = attention(query, key.to(query.dtype), value.to(query.dtype), attn_mask=mask)
+            out = grouped_attention(query, key.to(query.dtype), value.to(query.dtype), mask)
         else:
             out = attention(query, key, value, is_causal=True)
         return self.out(out.transpose(1, 2).reshape(batch, seq, self.n_heads * self.head_dim))
+
+
+def grouped_attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None) -> Tensor:
+    """GQA without copying keys/values: fold each KV head's query group into the query length.
+
+    Query head ``h`` uses KV head ``h // g`` (repeat-interleave grouping, spec §3.4), so ``query``
+    ``[B, heads, Lq, D]`` is viewed as ``[B, heads_kv, g * Lq, D]`` and attends to ``key``/``value``
+    ``[B, heads_kv, Lk, D]`` directly; the mask ``[B|1, 1, Lq, Lk]`` is repeated over the group. Same numbers as
+    :func:`cosmos.core.attention` with repeated keys, without materializing ``g`` copies of the cache per step.
+
+    Returns:
+        ``[B, heads, Lq, D]``.
+    """
+    batch, heads, length, head_dim = query.shape
+    heads_kv = key.shape[1]
+    group = heads // heads_kv
+    folded = query.reshape(batch, heads_kv, group * length, head_dim)  # [B, KV, g * Lq, D]
+    if mask is not None and mask.shape[-2] != 1:
+        mask = mask.repeat(1, 1, group, 1)  # [.., Lq, Lk] -> [.., g * Lq, Lk], matching the fold order
+    out = attention(folded, key, value, attn_mask=mask)
+    return out.reshape(batch, heads, length, head_dim)
 
 
 class CrossAttention(nn.Module):
@@ -331,7 +351,7 @@ class CrossAttention(nn.Module):
         batch, seq, _ = x.shape
         query = self.query_norm(self.query(x).view(batch, seq, self.n_heads, self.head_dim)).transpose(1, 2)
         key, value = context_kv
-        out = attention(query, key, value, attn_mask=mask)
+        out = grouped_attention(query, key, value, mask)
         return self.out(out.transpose(1, 2).reshape(batch, seq, self.n_heads * self.head_dim))
 
 
