@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from cosmos.ar import Transformer, TransformerConfig, add_medusa_heads, generate, medusa_generate
 from cosmos.ar.medusa import medusa_distillation_loss
 from cosmos.ar.train import next_token_loss
@@ -38,10 +37,10 @@ def _timed(fn, repeats: int) -> tuple[float, object]:
     return best, out
 
 
-def bench_vs_transformers(args) -> dict:
+def bench_vs_transformers(args, dim: int, layers: int, vocab: int) -> dict:
     config = TransformerConfig(
-        dim=args.dim, n_layers=args.layers, n_heads=8, n_kv_heads=2, ffn_hidden_size=args.dim * 8 // 3 // 16 * 16,
-        vocab_size=args.vocab, video_latent_shape=(8, 8, 8), pad_to_multiple_of=64,
+        dim=dim, n_layers=layers, n_heads=8, n_kv_heads=2, ffn_hidden_size=dim * 8 // 3 // 16 * 16,
+        vocab_size=vocab, video_latent_shape=(8, 8, 8), pad_to_multiple_of=64,
     )  # fmt: skip
     torch.manual_seed(0)
     ours = Transformer(config).eval()
@@ -52,7 +51,7 @@ def bench_vs_transformers(args) -> dict:
         return generate(ours, prompt, new, temperature=0.0, progress=False)[0]
 
     seconds_ours, _ = _timed(run_ours, args.repeats)
-    row = {"config": {"dim": args.dim, "layers": args.layers, "vocab": args.vocab, "prompt": args.prompt_len,
+    row = {"config": {"dim": dim, "layers": layers, "vocab": vocab, "prompt": args.prompt_len,
                       "new_tokens": new}, "ours_tokens_per_s": new / seconds_ours}  # fmt: skip
     try:
         from transformers import LlamaConfig, LlamaForCausalLM
@@ -61,10 +60,16 @@ def bench_vs_transformers(args) -> dict:
         return row
     llama = LlamaForCausalLM(
         LlamaConfig(
-            vocab_size=config.vocab_size, hidden_size=config.dim, intermediate_size=config.ffn_hidden_size,
-            num_hidden_layers=config.n_layers, num_attention_heads=config.n_heads,
-            num_key_value_heads=config.n_kv_heads, max_position_embeddings=config.resolved_max_seq_len,
-            rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
+            vocab_size=config.vocab_size,
+            hidden_size=config.dim,
+            intermediate_size=config.ffn_hidden_size,
+            num_hidden_layers=config.n_layers,
+            num_attention_heads=config.n_heads,
+            num_key_value_heads=config.n_kv_heads,
+            max_position_embeddings=config.resolved_max_seq_len,
+            rope_theta=500000.0,
+            rms_norm_eps=1e-5,
+            tie_word_embeddings=False,
         )  # fmt: skip
     ).eval()
 
@@ -101,35 +106,40 @@ def bench_medusa(args) -> dict:
     data = _synthetic_tokens(512, config.seq_len, config.vocab_size, generator)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     start = time.perf_counter()
-    for step in range(args.train_steps):
+    for _ in range(args.train_steps):
         batch = data[torch.randint(0, len(data), (16,), generator=generator)]
         loss, cross_entropy = next_token_loss(model, batch, num_condition_latents=0)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     lm_seconds = time.perf_counter() - start
-    add_medusa_heads(model, args.heads)
+    add_medusa_heads(model, args.heads, shared_output=False)  # own projections: cheap for a 256-token vocab
     for param in model.parameters():
         param.requires_grad_(False)
     heads = list(model.medusa_heads.parameters())
     for param in heads:
         param.requires_grad_(True)
     optimizer = torch.optim.AdamW(heads, lr=3e-3)
-    for step in range(args.head_steps):
+    for _ in range(args.head_steps):
         batch = data[torch.randint(0, len(data), (16,), generator=generator)]
         head_loss, agreement = medusa_distillation_loss(model, batch)
         optimizer.zero_grad()
         head_loss.backward()
         optimizer.step()
     model.eval()
-    prompts = _synthetic_tokens(4, config.tokens_per_frame, config.vocab_size, torch.Generator().manual_seed(1))
+    prompts = _synthetic_tokens(
+        4, config.tokens_per_frame, config.vocab_size, torch.Generator().manual_seed(1)
+    )
     new = config.seq_len - config.tokens_per_frame
     rows = []
     for prompt in prompts:
         prompt = prompt[None]
-        plain_s, (plain, _) = _timed(lambda: generate(model, prompt, new, temperature=0.0, progress=False), args.repeats)
+        plain_s, (plain, _) = _timed(
+            lambda prompt=prompt: generate(model, prompt, new, temperature=0.0, progress=False), args.repeats
+        )
         fast_s, (fast, stats) = _timed(
-            lambda: medusa_generate(model, prompt, new, temperature=0.0, progress=False), args.repeats
+            lambda prompt=prompt: medusa_generate(model, prompt, new, temperature=0.0, progress=False),
+            args.repeats,
         )
         rows.append((plain_s, fast_s, torch.equal(plain, fast), stats.mean_accepted_length))
     plain_s = sum(r[0] for r in rows)
@@ -137,8 +147,8 @@ def bench_medusa(args) -> dict:
     return {
         "config": {"dim": config.dim, "layers": config.n_layers, "vocab": config.vocab_size, "heads": args.heads,
                    "new_tokens": new, "lm_train_steps": args.train_steps, "head_train_steps": args.head_steps},
-        "lm_cross_entropy": float(cross_entropy), "lm_train_seconds": lm_seconds,
-        "head_top1_agreement": [round(float(a), 3) for a in agreement],
+        "lm_cross_entropy": float(cross_entropy.detach()), "lm_train_seconds": lm_seconds,
+        "head_top1_agreement": [round(float(a), 3) for a in agreement.detach()],
         "plain_tokens_per_s": len(rows) * new / plain_s, "medusa_tokens_per_s": len(rows) * new / fast_s,
         "speedup": plain_s / fast_s, "mean_accepted_length": sum(r[3] for r in rows) / len(rows),
         "identical_greedy_tokens": all(r[2] for r in rows),
@@ -153,26 +163,30 @@ def main() -> None:
     args, _ = parser.parse_known_args()
     torch.set_num_threads(args.threads)
     quick = args.quick
-    args.dim, args.layers, args.vocab = (128, 2, 2048) if quick else (512, 8, 32000)
-    args.prompt_len, args.new_tokens, args.repeats = (16, 32, 1) if quick else (64, 128, 3)
-    args.medusa_dim, args.heads = 128, 4
-    args.train_steps, args.head_steps = (60, 60) if quick else (300, 300)
+    sizes = [(128, 2, 2048)] if quick else [(128, 2, 2048), (256, 4, 8192), (512, 8, 32000)]
+    args.prompt_len, args.new_tokens, args.repeats = (16, 32, 1) if quick else (32, 128, 3)
+    args.medusa_dim, args.heads = 128, 5
+    args.train_steps, args.head_steps = (60, 60) if quick else (300, 400)
 
-    versus = bench_vs_transformers(args)
+    versus = [bench_vs_transformers(args, *size) for size in sizes]
     medusa = bench_medusa(args)
     result = {"machine": platform.processor() or platform.machine(), "threads": args.threads,
               "torch": torch.__version__, "quick": quick, "ours_vs_transformers": versus, "medusa": medusa}  # fmt: skip
 
-    print("\ncosmos-ar decoding (greedy, batch 1, CPU)")
-    print(f"{'case':<44}{'tokens/s':>12}{'ratio':>10}")
-    print(f"{'ours (cosmos.ar.generate)':<44}{versus['ours_tokens_per_s']:>12.1f}{'':>10}")
-    if "transformers_tokens_per_s" in versus:
-        print(f"{'transformers LlamaForCausalLM.generate':<44}{versus['transformers_tokens_per_s']:>12.1f}"
-              f"{versus['speedup']:>9.2f}x")  # fmt: skip
-    else:
-        print(f"{'transformers':<44}{versus['transformers']:>22}")
-    print(f"{'plain decoding (tiny trained model)':<44}{medusa['plain_tokens_per_s']:>12.1f}{'':>10}")
-    print(f"{'Medusa, ' + str(args.heads) + ' heads':<44}{medusa['medusa_tokens_per_s']:>12.1f}{medusa['speedup']:>9.2f}x")
+    print("\ncosmos-ar decoding (greedy, batch 1, CPU; ratio = our speed / the other's)")
+    print(f"{'case':<52}{'tokens/s':>12}{'ratio':>10}")
+    for row in versus:
+        size = "dim {dim}, {layers} layers, vocab {vocab}".format(**row["config"])
+        print(f"{'ours, ' + size:<52}{row['ours_tokens_per_s']:>12.1f}{'':>10}")
+        if "transformers_tokens_per_s" in row:
+            print(f"{'  transformers LlamaForCausalLM.generate':<52}{row['transformers_tokens_per_s']:>12.1f}"
+                  f"{row['speedup']:>9.2f}x")  # fmt: skip
+        else:
+            print(f"{'  transformers':<52}{row['transformers']:>22}")
+    print(f"{'plain decoding (tiny trained model)':<52}{medusa['plain_tokens_per_s']:>12.1f}{'':>10}")
+    print(
+        f"{'Medusa, ' + str(args.heads) + ' heads':<52}{medusa['medusa_tokens_per_s']:>12.1f}{medusa['speedup']:>9.2f}x"
+    )
     print(f"Medusa mean accepted length {medusa['mean_accepted_length']:.2f} tokens/forward; "
           f"identical greedy tokens: {medusa['identical_greedy_tokens']}")  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -179,3 +179,12 @@ def test_bf16_runs_and_agrees_on_argmax(tiny_model):
         low = model.to(torch.bfloat16)(tokens)
     assert low.dtype == torch.bfloat16
     assert (low.float().argmax(-1) == reference.argmax(-1)).float().mean() > 0.9
+
+
+def test_architecture_guessed_from_nvidia_folder_names(tmp_path):
+    for name in ("Cosmos-1.0-Autoregressive-4B", "Cosmos-Predict1-13B-Video2World", "Cosmos-Predict1-12B"):
+        folder = tmp_path / name
+        folder.mkdir()
+        assert Transformer._guess_config(folder) == PRESETS[name]
+    with pytest.raises(CheckpointError, match="pass config="):
+        Transformer._guess_config(tmp_path)

@@ -162,7 +162,10 @@ def prefill(
     Returns:
         ``(next_token int64 [B, 1], logits [B, V] of the last position)``.
     """
-    logits = model.output(model.hidden_states(tokens, input_pos, context, context_mask))[:, -1]
+    hidden = model.hidden_states(tokens, input_pos, context, context_mask)[
+        :, -1
+    ]  # only the last position's logits
+    logits = model.output(hidden)
     return sample(logits, noise, temperature=temperature, top_p=top_p, top_k=top_k)[:, None], logits
 
 
