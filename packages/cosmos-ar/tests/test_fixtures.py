@@ -110,3 +110,33 @@ def test_top_p_mask(tag, temperature, top_p):
     filtered = logits_to_probs(tensors["logits"], temperature=temperature, top_p=top_p)
     assert torch.equal(filtered[:5] > 0, tensors[f"{tag}.kept"][:5])
     assert_close(filtered.sum(dim=-1), torch.ones(6), atol=1e-5, name="renormalized")
+
+
+@torch.no_grad()
+def test_bfloat16_agrees_by_argmax(fixture_model):
+    """bf16 is not covered exactly by the fixtures (the reference's own bf16 run differs by 0.1-0.2): argmax check."""
+    model, tensors, _ = fixture_model
+    model = model.to(torch.bfloat16)
+    context = tensors.get("context")
+    logits = model(tensors["tokens"], context=None if context is None else context.bfloat16())
+    agreement = (logits.float().argmax(-1) == tensors["logits"].argmax(-1)).float().mean()
+    assert agreement > 0.9
+    assert (logits.float() - tensors["logits"]).abs().max() < 0.6
+
+
+def test_nvidia_model_pt_folder_loads(tmp_path, stand_in_tokenizer):
+    """NVIDIA's layout: model.pt (torch.save of the released keys) + config; via Transformer and ARWFM."""
+    from cosmos.ar import ARWFM, Transformer
+    from cosmos.core.testing import load_fixture_json
+
+    info = load_fixture_json("ar", "ar4b_tiny.config.json")
+    weights = load_fixture_tensors("ar", "ar4b_tiny.weights.safetensors")
+    folder = tmp_path / "Cosmos-1.0-Autoregressive-4B"
+    folder.mkdir()
+    torch.save({"model": {k: v.bfloat16() for k, v in weights.items()}}, folder / "model.pt")
+    config = dict(info["reference_model_config"], training_type=info["tokenizer_training_type"])
+    model = Transformer.from_pretrained(folder, config=config, dtype=torch.float32)
+    assert model.token_embedding.weight.dtype == torch.float32
+    assert torch.equal(model.norm.weight, weights["model.norm.weight"].bfloat16().float())
+    wfm = ARWFM.from_pretrained(folder, tokenizer=stand_in_tokenizer, lm_config=config)
+    assert wfm.lm.config == model.config
