@@ -51,8 +51,19 @@ def bench_vs_transformers(args, dim: int, layers: int, vocab: int) -> dict:
         return generate(ours, prompt, new, temperature=0.0, progress=False)[0]
 
     seconds_ours, _ = _timed(run_ours, args.repeats)
+    compiled = {}
+    if args.compile:  # torch.compile(decode_one_token, fullgraph=True); the warm-up run pays the compilation
+
+        def run_compiled():
+            return generate(ours, prompt, new, temperature=0.0, progress=False, compile=True)[0]
+
+        start = time.perf_counter()
+        run_compiled()
+        compiled["compile_seconds"] = time.perf_counter() - start
+        seconds_compiled, _ = _timed(run_compiled, args.repeats)
+        compiled["ours_compiled_tokens_per_s"] = new / seconds_compiled
     row = {"config": {"dim": dim, "layers": layers, "vocab": vocab, "prompt": args.prompt_len,
-                      "new_tokens": new}, "ours_tokens_per_s": new / seconds_ours}  # fmt: skip
+                      "new_tokens": new}, "ours_tokens_per_s": new / seconds_ours, **compiled}  # fmt: skip
     try:
         from transformers import LlamaConfig, LlamaForCausalLM
     except ImportError:
@@ -83,6 +94,8 @@ def bench_vs_transformers(args, dim: int, layers: int, vocab: int) -> dict:
     seconds_llama, _ = _timed(run_llama, args.repeats)
     row["transformers_tokens_per_s"] = new / seconds_llama
     row["speedup"] = seconds_llama / seconds_ours
+    if compiled:
+        row["speedup_compiled"] = row["ours_compiled_tokens_per_s"] / row["transformers_tokens_per_s"]
     import transformers
 
     row["transformers_version"] = transformers.__version__
@@ -159,10 +172,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--no-compile", dest="compile", action="store_false", help="skip the torch.compile rows"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args, _ = parser.parse_known_args()
     torch.set_num_threads(args.threads)
     quick = args.quick
+    args.compile = args.compile and not quick
     sizes = [(128, 2, 2048)] if quick else [(128, 2, 2048), (256, 4, 8192), (512, 8, 32000)]
     args.prompt_len, args.new_tokens, args.repeats = (16, 32, 1) if quick else (32, 128, 3)
     args.medusa_dim, args.heads = 128, 5
@@ -178,6 +195,11 @@ def main() -> None:
     for row in versus:
         size = "dim {dim}, {layers} layers, vocab {vocab}".format(**row["config"])
         print(f"{'ours, ' + size:<52}{row['ours_tokens_per_s']:>12.1f}{'':>10}")
+        if "ours_compiled_tokens_per_s" in row:
+            ratio = f"{row['speedup_compiled']:>9.2f}x" if "speedup_compiled" in row else ""
+            print(
+                f"{'  ours + torch.compile (vs transformers)':<52}{row['ours_compiled_tokens_per_s']:>12.1f}{ratio}"
+            )
         if "transformers_tokens_per_s" in row:
             print(f"{'  transformers LlamaForCausalLM.generate':<52}{row['transformers_tokens_per_s']:>12.1f}"
                   f"{row['speedup']:>9.2f}x")  # fmt: skip
