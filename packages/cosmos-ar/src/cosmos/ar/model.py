@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ from cosmos.core import (
     StateDictAdapter,
     attention,
     config_from_dict,
+    is_cosmos_layout,
     load_state_dict_file,
+    resolve_pretrained,
 )
 from torch import Tensor, nn
 
@@ -188,6 +191,24 @@ PRESETS.update(
         "Cosmos-Predict1-13B-Video2World": PRESETS["Cosmos-1.0-Autoregressive-13B-Video2World"],
     }
 )
+
+_CHECKPOINT_FILES = (
+    "config.json",
+    "model.pt",
+    "model.safetensors",
+    "model-*.safetensors",
+    "model.safetensors.index.json",
+)
+
+
+def _preset_for_name(name: str) -> TransformerConfig | None:
+    """The preset whose name ends ``name`` (a folder or Hub id), matching e.g. ``Autoregressive-4B`` or ``Predict1-4B``."""
+    name = name.rstrip("/").split("/")[-1]
+    for key, preset in PRESETS.items():
+        if name == key or name.endswith("-" + key.split("-", 2)[-1]):
+            return preset
+    return None
+
 
 # Keys of NVIDIA's ModelConfig / config.json that do not change the network (or are checked below).
 _REFERENCE_ONLY_KEYS = frozenset(
@@ -478,6 +499,33 @@ class Transformer(PretrainedMixin, nn.Module):
         )
 
     @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike,
+        *,
+        config: Any = None,
+        revision: str | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> Transformer:
+        """Load our layout or NVIDIA's (a local folder or a Hub id such as ``nvidia/Cosmos-1.0-Autoregressive-4B``).
+
+        Hub repos are fetched with only the files needed (``config.json``, ``model.pt`` / safetensors), not the
+        ``nemo/`` copy of the weights. For an NVIDIA checkpoint without ``config=``, the architecture comes from
+        the repo or folder name when it ends with a :data:`PRESETS` name, else from NVIDIA's ``config.json``.
+
+        Raises:
+            CheckpointError: missing / unexpected / mis-shaped keys (listed), unreadable files, unknown architecture.
+        """
+        folder = resolve_pretrained(
+            name_or_path, revision=revision, cache_dir=cache_dir, allow_patterns=list(_CHECKPOINT_FILES)
+        )
+        if config is None and not is_cosmos_layout(folder):
+            config = _preset_for_name(os.fspath(name_or_path))
+        return super().from_pretrained(folder, config=config, device=device, dtype=dtype)
+
+    @classmethod
     def load_foreign(cls, folder: Path, config: TransformerConfig | None) -> tuple[TransformerConfig, dict]:
         """Load NVIDIA's layout: ``model.pt`` (or ``model.safetensors`` with the released key names).
 
@@ -508,9 +556,9 @@ class Transformer(PretrainedMixin, nn.Module):
                 reason = f"its config.json could not be read ({error})"
         else:
             reason = "it has no config.json"
-        for name, preset in PRESETS.items():
-            if folder.resolve().name.endswith(name.split("-", 2)[-1]):
-                return preset
+        preset = _preset_for_name(folder.resolve().name)
+        if preset is not None:
+            return preset
         raise CheckpointError(f"cannot tell the architecture of {folder}: {reason}; pass config=")
 
     # ------------------------------------------------------------------ caches
