@@ -51,3 +51,19 @@ def test_generate_cli_with_a_tiny_dv_tokenizer(tmp_path, capsys):
     video, _ = read_video(tmp_path / "out" / "future.mp4")
     assert video.shape == (9, 32, 48, 3)
     assert (tmp_path / "out" / "future.png").is_file()
+
+
+def test_train_cli(tmp_path, tiny_model):
+    from safetensors.torch import save_file
+
+    tiny_model(seed=41).save_pretrained(tmp_path / "model")
+    save_file({"tokens": torch.randint(0, 32, (8, 24))}, str(tmp_path / "shard.safetensors"))
+    args = ["train", "--model", str(tmp_path / "model"), "--shards", str(tmp_path / "shard.safetensors"),
+            "--output", str(tmp_path / "run"), "--steps", "4", "--batch-size", "4", "--checkpoint-every", "2"]  # fmt: skip
+    assert main(args) == 0
+    assert (
+        main([*args, "--mode", "medusa", "--output", str(tmp_path / "medusa"), "--num-medusa-heads", "2"])
+        == 0
+    )
+    assert Transformer.from_pretrained(tmp_path / "medusa" / "step-0000004").config.num_medusa_heads == 2
+    assert (tmp_path / "run" / "step-0000002" / "model.safetensors").is_file()
