@@ -699,13 +699,17 @@ class Transformer(PretrainedMixin, nn.Module):
         """
         seq = tokens.shape[1]
         if input_pos is None:
-            cos, sin, mask = self.rope_cos[:seq], self.rope_sin[:seq], None
+            cos, sin = self.rope_cos[:seq], self.rope_sin[:seq]
             ape = self.ape[:seq] if self.config.apply_abs_pos_emb else None
         else:
             cos, sin = self.rope_cos[input_pos], self.rope_sin[input_pos]
             ape = self.ape[input_pos] if self.config.apply_abs_pos_emb else None
-            slots = torch.arange(self.cache_len, device=tokens.device)
+        cache_len = self.cache_len
+        if input_pos is not None and cache_len is not None:
+            slots = torch.arange(cache_len, device=tokens.device)
             mask = (slots[None, :] <= input_pos[:, None])[None, None]  # [1, 1, S, cache_len]
+        else:  # no cache: a plain causal pass (at `input_pos` rows of the tables when given)
+            input_pos, mask = None, None
         context_kv, context_mask = self._context(context, context_mask, cache=input_pos is not None)
         x = self.token_embedding(tokens)
         for index, layer in enumerate(self.layers):
