@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -10,8 +12,8 @@ def test_latent_accepts_video_and_image_latents():
     assert not video.is_image and image.is_image
     assert video.batch_size == 2 and video.channels == 16
     assert video.to(dtype=torch.float64).z.dtype == torch.float64
-    with pytest.raises(Exception):
-        video.z = torch.zeros(1)  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        video.z = torch.zeros(1)
 
 
 @pytest.mark.parametrize(
