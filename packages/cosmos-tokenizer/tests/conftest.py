@@ -7,23 +7,42 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer, ImageTokenizer, TokenizerConfig
 
 MODEL_FIXTURES = ("cv8x8x8", "dv8x16x16", "cv4x8x8_p2", "ci8x8", "di16x16")
 
 
-def tiny_video_config(kind: str = "CV", spatial: int = 8, temporal: int = 8, patch: int = 4) -> TokenizerConfig:
+def tiny_video_config(
+    kind: str = "CV", spatial: int = 8, temporal: int = 8, patch: int = 4
+) -> TokenizerConfig:
     """A ~0.1 M parameter causal video tokenizer with the released structure."""
-    return TokenizerConfig(kind=kind, channels=4, channels_mult=(2, 4, 4), num_res_blocks=1, z_channels=8,
-                           latent_channels=16 if kind == "CV" else 6, patch_size=patch,
-                           spatial_compression=spatial, temporal_compression=temporal)
+    return TokenizerConfig(
+        kind=kind,
+        channels=4,
+        channels_mult=(2, 4, 4),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16 if kind == "CV" else 6,
+        patch_size=patch,
+        spatial_compression=spatial,
+        temporal_compression=temporal,
+    )
 
 
 def tiny_image_config(kind: str = "CI", spatial: int = 8) -> TokenizerConfig:
-    return TokenizerConfig(kind=kind, channels=32, channels_mult=(1, 1), num_res_blocks=1, z_channels=8,
-                           latent_channels=16 if kind == "CI" else 6, patch_size=4, spatial_compression=spatial,
-                           temporal_compression=1)
+    return TokenizerConfig(
+        kind=kind,
+        channels=32,
+        channels_mult=(1, 1),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16 if kind == "CI" else 6,
+        patch_size=4,
+        spatial_compression=spatial,
+        temporal_compression=1,
+    )
 
 
 def load_fixture_model(name: str, tmp_path: Path):

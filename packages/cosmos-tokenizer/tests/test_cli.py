@@ -8,11 +8,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+
 from cosmos.core import read_video, write_video
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer
 from cosmos.tokenizer.cli import main
-from safetensors import safe_open
 
 
 @pytest.fixture
@@ -33,8 +34,21 @@ def _last_json(capsys):
 
 def test_reconstruct_random_init(clip, tmp_path, capsys):
     out = tmp_path / "recon.mp4"
-    code = main(["reconstruct", str(clip), "--model", "Cosmos-1.0-Tokenizer-CV8x8x8", "--random-init",
-                 "--channels", "4", "--chunk-size", "9", "--out", str(out)])
+    code = main(
+        [
+            "reconstruct",
+            str(clip),
+            "--model",
+            "Cosmos-1.0-Tokenizer-CV8x8x8",
+            "--random-init",
+            "--channels",
+            "4",
+            "--chunk-size",
+            "9",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = _last_json(capsys)
     assert np.isfinite(result["psnr_db"]) and -1 <= result["ssim"] <= 1
@@ -45,8 +59,22 @@ def test_reconstruct_random_init(clip, tmp_path, capsys):
 
 def test_encode_decode_round_trip_random_init(clip, tmp_path, capsys):
     tokens = tmp_path / "tokens.safetensors"
-    assert main(["encode", str(clip), "--model", "Cosmos-0.1-Tokenizer-DV8x16x16", "--random-init",
-                 "--channels", "4", "--out", str(tokens)]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(clip),
+                "--model",
+                "Cosmos-0.1-Tokenizer-DV8x16x16",
+                "--random-init",
+                "--channels",
+                "4",
+                "--out",
+                str(tokens),
+            ]
+        )
+        == 0
+    )
     encoded = _last_json(capsys)
     assert encoded["shapes"]["indices"] == [1, 4, 3, 3] and encoded["original_size"] == [20, 36, 44]
     with safe_open(str(tokens), framework="pt") as handle:

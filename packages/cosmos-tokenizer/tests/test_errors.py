@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
+
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer, ImageTokenizer
-from safetensors.torch import load_file, save_file
 
 from .conftest import tiny_image_config, tiny_video_config
 
@@ -26,7 +27,9 @@ def test_wrong_frame_count_names_valid_counts(video_model):
 
 
 def test_wrong_size_names_valid_sizes(video_model):
-    with pytest.raises(ShapeError, match=r"height 20 is not a multiple of spatial_compression 8: use 16 or 24"):
+    with pytest.raises(
+        ShapeError, match=r"height 20 is not a multiple of spatial_compression 8: use 16 or 24"
+    ):
         video_model.encode(torch.zeros(1, 3, 9, 20, 16))
     with pytest.raises(ShapeError, match=r"width 12"):
         video_model.encode(torch.zeros(1, 3, 9, 16, 12))
@@ -110,7 +113,9 @@ def test_checkpoint_missing_key(tmp_path):
 
 
 def test_checkpoint_unexpected_key(tmp_path):
-    folder, config = _fixture_folder(tmp_path, lambda sd: sd.__setitem__("encoder.extra.weight", torch.zeros(2)))
+    folder, config = _fixture_folder(
+        tmp_path, lambda sd: sd.__setitem__("encoder.extra.weight", torch.zeros(2))
+    )
     with pytest.raises(CheckpointError, match=r"unexpected keys \(1\): encoder.extra.weight"):
         CausalVideoTokenizer.from_pretrained(folder, config=config)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.core import Latent, TokenGrid
 from cosmos.core.testing import assert_close, load_fixture_tensors
 
@@ -39,7 +40,9 @@ def test_fixture_parity(name, tmp_path):
         assert_close(model.decode(dec_in), tensors["dec_out"], atol=ATOL, name=f"{name} dec_out (index grid)")
         grid = TokenGrid(dec_in, 64000, model.temporal_compression, model.spatial_compression)
         assert_close(model.decode(grid), tensors["dec_out"], atol=ATOL, name=f"{name} dec_out (TokenGrid)")
-        assert_close(model.decode(tensors["dec_codes"]), tensors["dec_out"], atol=ATOL, name=f"{name} dec_out (codes)")
+        assert_close(
+            model.decode(tensors["dec_codes"]), tensors["dec_out"], atol=ATOL, name=f"{name} dec_out (codes)"
+        )
     else:
         assert isinstance(encoded, Latent)
         assert_close(encoded.z, tensors["latent"], atol=ATOL, name=f"{name} latent")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.tokenizer import PRESETS, CausalVideoTokenizer, ImageTokenizer, config_from_reference, preset_for
 
 # spec §9 "params (computed)", millions, 2 decimals
@@ -52,9 +53,26 @@ def test_every_preset_builds_and_is_named():
     assert PRESETS["Cosmos-Tokenizer-CV8x8x8"].kind == "CV"
 
 
+def test_cv4x8x8_first_release_matches_published_file_sizes():
+    """Spec §9 note A: 61 / 88.1 MB bf16 encoder/decoder JITs fit a two-level network whose JITs also hold
+    the inactive temporal sampler convs (dropped on load)."""
+    model = _build_meta(PRESETS["Cosmos-0.1-Tokenizer-CV4x8x8"])
+    encoder = sum(
+        p.numel() for name, p in model.named_parameters() if name.startswith(("encoder", "quant_conv"))
+    )
+    decoder = sum(
+        p.numel() for name, p in model.named_parameters() if name.startswith(("decoder", "post_quant"))
+    )
+    dead_encoder, dead_decoder = 256 * 256 * 3 + 256, 512 * 512 * 3 + 512
+    assert abs(2 * (encoder + dead_encoder) / 1e6 - 61.0) < 0.5
+    assert abs(2 * (decoder + dead_decoder) / 1e6 - 88.1) < 0.5
+
+
 def test_encoder_decoder_split_cv8x8x8():
     model = _build_meta(PRESETS["Cosmos-1.0-Tokenizer-CV8x8x8"])
-    encoder = sum(p.numel() for p in model.encoder.parameters()) + sum(p.numel() for p in model.quant_conv.parameters())
+    encoder = sum(p.numel() for p in model.encoder.parameters()) + sum(
+        p.numel() for p in model.quant_conv.parameters()
+    )
     assert abs(encoder / 1e6 - 42.91) < 0.006
 
 
@@ -67,11 +85,30 @@ def test_preset_for_matches_hub_ids_folders_and_cache_paths():
 
 
 def test_reference_config_dict_maps_to_release_preset():
-    reference = dict(attn_resolutions=[32], channels=128, channels_mult=[2, 4, 4], dropout=0.0, in_channels=3,
-                     num_res_blocks=2, out_channels=3, resolution=1024, patch_size=4, patch_method="haar",
-                     z_channels=16, z_factor=1, num_groups=1, legacy_mode=False, spatial_compression=16,
-                     temporal_compression=8, quantizer="FSQ", embedding_dim=6, levels=[8, 8, 8, 5, 5, 5],
-                     encoder="FACTORIZED", decoder="FACTORIZED", name="DV")
+    reference = dict(
+        attn_resolutions=[32],
+        channels=128,
+        channels_mult=[2, 4, 4],
+        dropout=0.0,
+        in_channels=3,
+        num_res_blocks=2,
+        out_channels=3,
+        resolution=1024,
+        patch_size=4,
+        patch_method="haar",
+        z_channels=16,
+        z_factor=1,
+        num_groups=1,
+        legacy_mode=False,
+        spatial_compression=16,
+        temporal_compression=8,
+        quantizer="FSQ",
+        embedding_dim=6,
+        levels=[8, 8, 8, 5, 5, 5],
+        encoder="FACTORIZED",
+        decoder="FACTORIZED",
+        name="DV",
+    )
     config = config_from_reference(reference)
     expected = PRESETS["Cosmos-1.0-Tokenizer-DV8x16x16"]
     assert config == expected.__class__(**{**expected.__dict__, "name": None})

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from cosmos.core import CheckpointError, StateDictAdapter, load_safetensors, load_state_dict_file
 from torch import Tensor, nn
+
+from cosmos.core import CheckpointError, StateDictAdapter, load_safetensors, load_state_dict_file
 
 from .config import PRESETS, TokenizerConfig
 
@@ -59,9 +60,7 @@ def drop_unused_sampler_convs(state_dict: Mapping[str, Tensor], model: nn.Module
     ``conv1/conv2/conv3`` of a hybrid sampler, even inactive ones; they never influence the output)."""
     expected = set(model.state_dict().keys())
     return {
-        key: value
-        for key, value in state_dict.items()
-        if key in expected or not _SAMPLER_CONV.search(key)
+        key: value for key, value in state_dict.items() if key in expected or not _SAMPLER_CONV.search(key)
     }
 
 
@@ -114,7 +113,9 @@ def config_from_diffusers(document: Mapping) -> TokenizerConfig:
         CheckpointError: a patch type other than haar, or widths that are not multiples of the first one.
     """
     if document.get("patch_type", "haar") != "haar":
-        raise CheckpointError(f"diffusers patch_type {document['patch_type']!r} is not supported (only 'haar')")
+        raise CheckpointError(
+            f"diffusers patch_type {document['patch_type']!r} is not supported (only 'haar')"
+        )
     widths = list(document.get("encoder_block_out_channels", (128, 256, 512, 512)))
     base = widths[0]
     if any(width % base for width in widths[1:]):
@@ -187,7 +188,9 @@ def load_model_pt(path: Path, *, ema: bool = False) -> dict[str, Tensor]:
 
 def find_reference_state_dict(folder: Path) -> tuple[str, dict[str, Tensor]] | None:
     """Read the first NVIDIA-format state dict found in ``folder``: ``(description, state_dict)`` or None."""
-    safetensors = sorted(p for p in folder.glob("*.safetensors") if not p.name.startswith("diffusion_pytorch_model"))
+    safetensors = sorted(
+        p for p in folder.glob("*.safetensors") if not p.name.startswith("diffusion_pytorch_model")
+    )
     if len(safetensors) == 1:
         return safetensors[0].name, load_safetensors(safetensors[0])
     if len(safetensors) > 1:

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+
 from cosmos.core import (
     Latent,
     TokenGrid,
@@ -32,7 +34,6 @@ from cosmos.core import (
     video_to_frames,
     write_video,
 )
-from safetensors.torch import load_file, save_file
 
 from .config import PRESETS
 from .tokenizer import CausalVideoTokenizer, ImageTokenizer, _CosmosTokenizer, load_tokenizer
@@ -104,10 +105,13 @@ def _round_trip(model: _CosmosTokenizer, video: torch.Tensor, chunk_size: int | 
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
+    """Encode + decode a clip; print PSNR/SSIM; write a side-by-side mp4 and a PNG contact sheet."""
     model = load_model(args)
     video, fps = _read_clip(args)
-    print(f"input {args.input}: {video.shape[2]} frames {video.shape[3]}x{video.shape[4]} at {fps:.2f} fps; "
-          f"model {model.name} ({model.config.kind}, tau={model.temporal_compression}, s={model.spatial_compression})")
+    print(
+        f"input {args.input}: {video.shape[2]} frames {video.shape[3]}x{video.shape[4]} at {fps:.2f} fps; "
+        f"model {model.name} ({model.config.kind}, tau={model.temporal_compression}, s={model.spatial_compression})"
+    )
     start = time.perf_counter()
     recon = _round_trip(model, video, args.chunk_size)
     elapsed = time.perf_counter() - start
@@ -119,19 +123,28 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     write_video(out, video_to_frames(side_by_side[0]), fps)
     sheet = Path(args.sheet) if args.sheet else out.with_suffix(".png")
     save_contact_sheet(sheet, [video, recon], labels=["input", f"{model.name} reconstruction"])
-    result = {"psnr_db": round(quality_psnr, 3), "ssim": round(quality_ssim, 4), "seconds": round(elapsed, 2),
-              "frames": video.shape[2], "video": str(out), "contact_sheet": str(sheet)}
+    result = {
+        "psnr_db": round(quality_psnr, 3),
+        "ssim": round(quality_ssim, 4),
+        "seconds": round(elapsed, 2),
+        "frames": video.shape[2],
+        "video": str(out),
+        "contact_sheet": str(sheet),
+    }
     print(f"PSNR {quality_psnr:.2f} dB  SSIM {quality_ssim:.4f}  ({elapsed:.1f} s)")
     print(json.dumps(result))
     return 0
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    """Encode a clip to a .safetensors file (latent, or indices + codes) with its metadata."""
     model = load_model(args)
     video, fps = _read_clip(args)
     encoded = model.encode(video, pad=True, chunk_size=args.chunk_size, progress=True)
     metadata = {
-        "model": str(args.model), "kind": model.config.kind, "fps": str(fps),
+        "model": str(args.model),
+        "kind": model.config.kind,
+        "fps": str(fps),
         "temporal_compression": str(model.temporal_compression),
         "spatial_compression": str(model.spatial_compression),
         "original_size": json.dumps(list(video.shape[2:])),
@@ -152,6 +165,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    """Decode a .safetensors file written by ``encode`` to an mp4 (cropped to the original size)."""
     from safetensors import safe_open
 
     with safe_open(args.input, framework="pt") as handle:
@@ -169,7 +183,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
         source: Latent | TokenGrid | torch.Tensor = tensors["indices"].long()
     else:
         source = tensors["latent"]
-    video = model.decode(source, chunk_size=args.chunk_size, progress=True, crop=original).float().clamp(-1, 1)
+    video = (
+        model.decode(source, chunk_size=args.chunk_size, progress=True, crop=original).float().clamp(-1, 1)
+    )
     fps = float(metadata.get("fps", args.fps))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -181,41 +197,68 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert an NVIDIA / diffusers checkpoint folder to our layout."""
     args.model = args.src
     model = load_model(args)
     dtype = _DTYPES[args.save_dtype] if args.save_dtype else None
     folder = model.save_pretrained(args.dst, dtype=dtype)
     count = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"out": str(folder), "model_type": type(model).__name__, "name": model.name,
-                      "parameters": count, "latent_statistics": model.latent_statistics is not None}))
+    print(
+        json.dumps(
+            {
+                "out": str(folder),
+                "model_type": type(model).__name__,
+                "name": model.name,
+                "parameters": count,
+                "latent_statistics": model.latent_statistics is not None,
+            }
+        )
+    )
     return 0
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    """List the released configurations."""
     for name, config in PRESETS.items():
-        print(f"{name:36s} {config.kind}  p={config.patch_size} s={config.spatial_compression} "
-              f"tau={config.temporal_compression} z={config.z_channels}")
+        print(
+            f"{name:36s} {config.kind}  p={config.patch_size} s={config.spatial_compression} "
+            f"tau={config.temporal_compression} z={config.z_channels}"
+        )
     return 0
 
 
 def _add_model_args(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    parser.add_argument("--model", required=required,
-                        help="folder, Hub id or preset name (with --random-init) of the tokenizer")
+    parser.add_argument(
+        "--model",
+        required=required,
+        help="folder, Hub id or preset name (with --random-init) of the tokenizer",
+    )
     parser.add_argument("--config", help="architecture: preset name, JSON file or inline JSON")
-    parser.add_argument("--random-init", action="store_true", help="random weights for the preset (smoke tests)")
+    parser.add_argument(
+        "--random-init", action="store_true", help="random weights for the preset (smoke tests)"
+    )
     parser.add_argument("--channels", type=int, help="with --random-init: base width (128 in releases)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=sorted(_DTYPES))
-    parser.add_argument("--chunk-size", type=int, default=None,
-                        help="frames per causal window (1 + k*tau) for video tokenizers, frames per batch for image ones")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="frames per causal window (1 + k*tau) for video tokenizers, frames per batch for image ones",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cosmos-tokenizer", description="NVIDIA Cosmos tokenizers (CV/DV/CI/DI)")
+    """The ``cosmos-tokenizer`` argument parser (sub-commands reconstruct, encode, decode, convert, presets)."""
+    parser = argparse.ArgumentParser(
+        prog="cosmos-tokenizer", description="NVIDIA Cosmos tokenizers (CV/DV/CI/DI)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    reconstruct = commands.add_parser("reconstruct", help="encode+decode a clip; PSNR/SSIM, side-by-side mp4, PNG")
+    reconstruct = commands.add_parser(
+        "reconstruct", help="encode+decode a clip; PSNR/SSIM, side-by-side mp4, PNG"
+    )
     reconstruct.add_argument("input")
     reconstruct.add_argument("--out", required=True, help="side-by-side mp4 (input | reconstruction)")
     reconstruct.add_argument("--sheet", help="PNG contact sheet (default: OUT with .png)")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch.nn as nn
 import torch.nn.functional as F
-from cosmos.core import attention
 from einops import rearrange
 from torch import Tensor
+
+from cosmos.core import attention
 
 from .config import TokenizerConfig
 from .wavelet import ImagePatcher, ImageUnpatcher
@@ -56,7 +57,9 @@ class AttentionBlock2d(nn.Module):
         batch, channels, height, width = x.shape
         h = self.norm(x)
         # [B, C, H, W] -> [B, 1 head, H*W, C]
-        query, key, value = (rearrange(t, "b c h w -> b 1 (h w) c") for t in (self.q(h), self.k(h), self.v(h)))
+        query, key, value = (
+            rearrange(t, "b c h w -> b 1 (h w) c") for t in (self.q(h), self.k(h), self.v(h))
+        )
         out = rearrange(attention(query, key, value), "b 1 (h w) c -> b c h w", h=height)
         return x + self.proj_out(out)
 

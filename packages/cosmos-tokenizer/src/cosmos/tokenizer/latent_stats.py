@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from cosmos.core import CheckpointError, ShapeError
 from torch import Tensor
+
+from cosmos.core import CheckpointError, ShapeError
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,10 +72,16 @@ class LatentStatistics:
         try:
             loaded = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as error:
-            raise CheckpointError(f"{path} cannot be read with torch.load(weights_only=True): {error}") from error
+            raise CheckpointError(
+                f"{path} cannot be read with torch.load(weights_only=True): {error}"
+            ) from error
         if isinstance(loaded, dict):
             loaded = (loaded.get("mean"), loaded.get("std"))
-        if not isinstance(loaded, (tuple, list)) or len(loaded) != 2 or not all(isinstance(t, Tensor) for t in loaded):
+        if (
+            not isinstance(loaded, (tuple, list))
+            or len(loaded) != 2
+            or not all(isinstance(t, Tensor) for t in loaded)
+        ):
             raise CheckpointError(f"{path} must hold a (mean, std) pair of tensors")
         return cls.from_flat(loaded[0].flatten(), loaded[1].flatten())
 
