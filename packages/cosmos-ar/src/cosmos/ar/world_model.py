@@ -36,7 +36,8 @@ from .model import Transformer
 
 __all__ = ["ARWFM", "ARGeneration"]
 
-#: ``text_encoder(prompts) -> embeddings [B, L, context_dim]`` (T5 states, zero past each prompt, spec §3.8).
+#: ``text_encoder(prompts) -> embeddings [B, L, context_dim]`` (T5 states, zero past each prompt, spec §3.8), or an
+#: object with that ``encode`` method (e.g. a T5TextEncoder).
 TextEncoder = Callable[[list[str]], Tensor]
 
 
@@ -224,7 +225,10 @@ class ARWFM(nn.Module):
             if self.text_encoder is None:
                 raise ShapeError("prompt= needs a text_encoder (T5-11B encoder); or pass text_embeddings=")
             prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
-            text_embeddings = self.text_encoder(prompts)
+            encode = getattr(
+                self.text_encoder, "encode", self.text_encoder
+            )  # T5TextEncoder-like or a callable
+            text_embeddings = encode(prompts)
         if text_embeddings is None:
             raise ShapeError(
                 f"this Video2World model needs prompt= or text_embeddings= [B, L, {config.context_dim}]"
