@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from cosmos.ar import Transformer, TransformerConfig, add_medusa_heads, generate, medusa_generate
 from cosmos.ar.medusa import medusa_distillation_loss
 from cosmos.ar.train import next_token_loss

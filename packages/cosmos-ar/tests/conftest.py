@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import torch
+
 from cosmos.ar import Transformer, TransformerConfig
 from cosmos.core.testing import fixture_path, load_fixture_json, load_fixture_tensors
 

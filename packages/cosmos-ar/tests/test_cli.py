@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+
 from cosmos.ar import ARWFM, Transformer, TransformerConfig
 from cosmos.ar.cli import main
 from cosmos.core import read_video, write_video

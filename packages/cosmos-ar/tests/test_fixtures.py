@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.ar.generate import generate, logits_to_probs, top_p_mask
 from cosmos.ar.position import YarnConfig, ape_table, apply_rope, rope_inverse_frequencies, rope_table
 from cosmos.core.testing import assert_close, load_fixture_tensors

@@ -7,11 +7,12 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cosmos.ar import Transformer
 from cosmos.ar.generate import generate, logits_to_probs
 from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss, medusa_generate
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @functools.cache

@@ -6,12 +6,13 @@ import dataclasses
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cosmos.ar import PRESETS, Transformer, z_loss
 from cosmos.ar.model import ReferenceStateDictAdapter
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.core.testing import assert_close
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SPEC_PARAMS = {  # spec §3.1, in billions (3 decimals)
     "Cosmos-1.0-Autoregressive-4B": 4.014,

@@ -6,6 +6,9 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cosmos.ar.generate import draw_noise, logits_to_probs, sample, top_p_mask
 from cosmos.ar.position import (
     YarnConfig,
@@ -16,8 +19,6 @@ from cosmos.ar.position import (
     rope_table,
     sincos_1d,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def test_flattening_is_time_slowest():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cosmos.ar import Transformer
 from cosmos.ar.train import (
     TokenShards,
@@ -15,7 +17,6 @@ from cosmos.ar.train import (
     train,
 )
 from cosmos.core import write_video
-from safetensors.torch import save_file
 
 
 def test_schedule_warmup_cosine_cooldown():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from cosmos.ar import ARWFM
 from cosmos.ar.medusa import add_medusa_heads
 from cosmos.core import Latent, ShapeError, VideoTokenizer, read_video, write_video

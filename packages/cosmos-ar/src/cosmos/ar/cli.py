@@ -35,8 +35,9 @@ def _config_argument(value: str | None):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from cosmos.core import save_contact_sheet, video_to_frames, write_video
     from safetensors.torch import load_file
+
+    from cosmos.core import save_contact_sheet, video_to_frames, write_video
 
     from .world_model import ARWFM
 

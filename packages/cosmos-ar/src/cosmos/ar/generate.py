@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 
 import torch
-from cosmos.core import ShapeError, make_generator
 from torch import Tensor
 from tqdm.auto import tqdm
+
+from cosmos.core import ShapeError, make_generator
 
 __all__ = [
     "DecodeStats",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 DEFAULT_TEMPERATURE = 1.0  # shipped CLI default (spec §5.3)
+_CPU_CANDIDATES = 1024  # top-p on CPU first looks at this many most probable tokens
 DEFAULT_TOP_P = 0.8
 
 
@@ -77,6 +79,14 @@ def top_p_mask(probs: Tensor, top_p: float) -> Tensor:
     Returns:
         bool ``[..., V]``: True where ``(mass of strictly more probable tokens) <= top_p`` in sorted order.
     """
+    if probs.device.type == "cpu" and probs.shape[-1] > _CPU_CANDIDATES and not torch.compiler.is_compiling():
+        # CPU shortcut (a full 64000-way sort costs ~12 ms there): when the cut falls inside the top candidates of
+        # every row, sorting those alone gives the same kept set; otherwise fall through to the full sort.
+        values, order = probs.topk(_CPU_CANDIDATES, dim=-1)  # sorted, descending
+        preceding = values.cumsum(dim=-1) - values
+        if bool((preceding[..., -1] > top_p).all()):
+            keep_sorted = preceding <= top_p
+            return torch.zeros(probs.shape, dtype=torch.bool).scatter(-1, order, keep_sorted)
     sorted_probs, order = probs.sort(dim=-1, descending=True)
     preceding = sorted_probs.cumsum(dim=-1) - sorted_probs
     keep_sorted = preceding <= top_p

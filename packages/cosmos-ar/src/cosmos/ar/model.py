@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
+
 from cosmos.core import (
     CheckpointError,
     PretrainedMixin,
@@ -31,7 +33,6 @@ from cosmos.core import (
     load_state_dict_file,
     resolve_pretrained,
 )
-from torch import Tensor, nn
 
 from .medusa import MedusaHeads
 from .position import YarnConfig, ape_table, apply_rope, rope_table

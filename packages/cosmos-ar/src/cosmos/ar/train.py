@@ -26,10 +26,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from cosmos.core import ShapeError, TokenGrid, frames_to_video, read_video
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm.auto import tqdm
+
+from cosmos.core import ShapeError, TokenGrid, frames_to_video, read_video
 
 from .medusa import add_medusa_heads, medusa_distillation_loss
 from .model import Transformer, z_loss
@@ -288,8 +289,8 @@ def train(
         if step % config.log_every == 0 or step == config.steps - 1:
             entry = {
                 "step": step,
-                "loss": float(loss),
-                "metric": float(metric),
+                "loss": loss.item(),
+                "metric": metric.item(),
                 "lr": learning_rate_at(step, config),
             }
             log.append(entry)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor, nn
+
 from cosmos.core import (
     CheckpointError,
     ShapeError,
@@ -28,7 +30,6 @@ from cosmos.core import (
     read_video,
     resize_video,
 )
-from torch import Tensor, nn
 
 from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DecodeStats, generate
 from .medusa import medusa_generate
