@@ -228,13 +228,20 @@ def _medusa_row(
     device, vocab = prompt.device, model.config.vocab_size
     greedy = sampling["temperature"] == 0
 
+    drawn: dict[
+        int, Tensor
+    ] = {}  # noise of not-yet-emitted indices, kept across rounds (rejections reuse it)
+
     def noise(first: int, count: int) -> Tensor | None:
         # the noise of token j is row `row` of plain decoding's [B, V] draw for index j
         if greedy:
             return None
-        return torch.stack(
-            [draw_noise(seed, j, (batch, vocab), device)[row] for j in range(first, first + count)]
-        )
+        for index in [index for index in drawn if index < first]:
+            del drawn[index]
+        for index in range(first, first + count):
+            if index not in drawn:
+                drawn[index] = draw_noise(seed, index, (batch, vocab), device)[row]
+        return torch.stack([drawn[index] for index in range(first, first + count)])
 
     model.setup_cache(1, total)
     try:
