@@ -189,3 +189,21 @@ def test_architecture_guessed_from_nvidia_folder_names(tmp_path):
         assert Transformer._guess_config(folder) == PRESETS[name]
     with pytest.raises(CheckpointError, match="pass config="):
         Transformer._guess_config(tmp_path)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_decode_one_token_is_compile_clean(tiny_model, temperature):
+    """gpt-fast style: the decode step traces into one graph (no graph breaks) for torch.compile(fullgraph=True)."""
+    from cosmos.ar.generate import decode_one_token, draw_noise
+
+    model = tiny_model(seed=7, training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True)
+    model.setup_cache(1)
+    with torch.inference_mode():
+        model(torch.tensor([[32, 1, 2]]), torch.arange(3), context=torch.randn(1, 4, 16))
+        noise = None if temperature == 0 else draw_noise(0, 1, (1, 32))
+        explanation = torch._dynamo.explain(decode_one_token)(
+            model, torch.tensor([[4]]), torch.tensor([3]), noise, temperature=temperature, top_p=0.8
+        )
+    model.clear_cache()
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1
