@@ -134,3 +134,15 @@ def test_text_encoder_prompt_path(tiny_model, stand_in_tokenizer):
         torch.zeros(1, 3, 1, 32, 48), prompt="a ball falls", num_input_frames=1, progress=False
     )
     assert seen == ["a ball falls"] and out.video.shape[2] == 9
+
+
+def test_image_file_input(tmp_path, tiny_model, stand_in_tokenizer):
+    """An image (PNG) is a one-frame video: 1 context frame, repeated to the clip length (spec §2.4)."""
+    from cosmos.core import save_contact_sheet
+
+    image = save_contact_sheet(tmp_path / "frame.png", [np.full((1, 40, 60, 3), 200, dtype=np.uint8)])
+    wfm = _wfm(tiny_model, stand_in_tokenizer)
+    out = wfm.generate(image, num_input_frames=1, seed=0, progress=False)
+    assert out.video.shape == (1, 3, 9, 32, 48) and out.num_context_latent_frames == 1
+    with pytest.raises(ShapeError, match="fewer than num_input_frames"):
+        wfm.generate(image, num_input_frames=5, progress=False)
