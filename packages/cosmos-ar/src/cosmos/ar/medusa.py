@@ -228,9 +228,8 @@ def _medusa_row(
     device, vocab = prompt.device, model.config.vocab_size
     greedy = sampling["temperature"] == 0
 
-    drawn: dict[
-        int, Tensor
-    ] = {}  # noise of not-yet-emitted indices, kept across rounds (rejections reuse it)
+    # noise of not-yet-emitted indices, kept across rounds (a rejected position's noise is reused next round)
+    drawn: dict[int, Tensor] = {}
 
     def noise(first: int, count: int) -> Tensor | None:
         # the noise of token j is row `row` of plain decoding's [B, V] draw for index j
