@@ -188,13 +188,19 @@ def ape_table(dim: int, latent_shape: Sequence[int], max_seq_len: int, *, has_bo
     float32 residual stream promotes the bf16 values exactly). Row 0 (``<bov>``) and padding rows are zero.
     """
     dim_t, dim_h, dim_w = ape_split(dim)
-    grid = grid_positions(latent_shape)
-    rows = torch.cat(
-        [sincos_1d(dim_t, grid[:, 0]), sincos_1d(dim_h, grid[:, 1]), sincos_1d(dim_w, grid[:, 2])], dim=-1
-    )  # [N, dim]
+    frames, height, width = latent_shape
+    # bf16 rounding is elementwise, so rounding the three small per-axis tables and then gathering them gives the
+    # rounded full table without a float64 [max_seq_len, dim] intermediate
+    temporal = sincos_1d(dim_t, torch.arange(frames)).to(torch.bfloat16)  # [T, dim_t]
+    rows_h = sincos_1d(dim_h, torch.arange(height)).to(torch.bfloat16)  # [H, dim_h]
+    cols_w = sincos_1d(dim_w, torch.arange(width)).to(torch.bfloat16)  # [W, dim_w]
+    grid = grid_positions(latent_shape)  # [N, 3]
     offset = int(has_bov)
-    if offset + rows.shape[0] > max_seq_len:
-        raise ValueError(f"{offset + rows.shape[0]} positions do not fit in max_seq_len={max_seq_len}")
-    table = torch.zeros(max_seq_len, dim, dtype=torch.float64)
-    table[offset : offset + rows.shape[0]] = rows
-    return table.to(torch.bfloat16)
+    if offset + grid.shape[0] > max_seq_len:
+        raise ValueError(f"{offset + grid.shape[0]} positions do not fit in max_seq_len={max_seq_len}")
+    table = torch.zeros(max_seq_len, dim, dtype=torch.bfloat16)
+    rows = table[offset : offset + grid.shape[0]]
+    rows[:, :dim_t] = temporal[grid[:, 0]]
+    rows[:, dim_t : dim_t + dim_h] = rows_h[grid[:, 1]]
+    rows[:, dim_t + dim_h :] = cols_w[grid[:, 2]]
+    return table
