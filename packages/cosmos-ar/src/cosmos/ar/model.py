@@ -307,7 +307,7 @@ class SelfAttention(nn.Module):
     def forward(
         self, x: Tensor, cos: Tensor, sin: Tensor, input_pos: Tensor | None, mask: Tensor | None
     ) -> Tensor:
-        """``x`` ``[B, S, dim]``; ``cos``/``sin`` ``[S, head_dim]``; ``input_pos`` ``[S]`` (cache path) or
+        """``x`` ``[B, S, dim]``; ``cos``/``sin`` ``[1, S, 1, head_dim]``; ``input_pos`` ``[S]`` (cache path) or
         ``None`` (plain causal pass); ``mask`` bool ``[1, 1, S, max_seq_len]`` for the cache path. -> ``[B, S, dim]``.
         """
         batch, seq, _ = x.shape
@@ -713,6 +713,8 @@ class Transformer(PretrainedMixin, nn.Module):
             input_pos, mask = None, None
         context_kv, context_mask = self._context(context, context_mask, cache=input_pos is not None)
         x = self.token_embedding(tokens)
+        # [S, D] -> [1, S, 1, D] in the activation dtype, once for all layers (the reference casts to it too)
+        cos, sin = cos[None, :, None, :].to(x.dtype), sin[None, :, None, :].to(x.dtype)
         for index, layer in enumerate(self.layers):
             if ape is not None:
                 x = x + ape.to(x.dtype)  # re-added before every block (spec §3.2)
