@@ -1,3 +1,36 @@
-"""cosmos.diffusion: skeleton; the implementation lands with its issue."""
+"""cosmos.diffusion: the Cosmos-1.0 EDM diffusion world model (Text2World, Video2World), exact to NVIDIA's weights.
+
+Public API:
+
+* :class:`DiT`, :class:`DiTConfig`, :data:`PRESETS`: the diffusion transformer and its published configs.
+* :mod:`cosmos.diffusion.edm`: ``edm_scalings``, ``edm_loss``, ``sample_training_sigma``, ``UncertaintyWeight``.
+* :mod:`cosmos.diffusion.samplers`: ``sample_res2ab`` (reference), ``sample_euler``, ``sample_heun``,
+  ``karras_sigmas``.
+* :class:`Conditioning`, :func:`denoise`, :func:`guided_denoiser`: the EDM denoiser with Video2World
+  conditioning and classifier-free guidance.
+"""
+
+from .denoiser import Conditioning, denoise, guided_denoiser
+from .dit import PRESETS, DiT, DiTConfig
+from .edm import SIGMA_DATA, UncertaintyWeight, edm_loss, edm_scalings, sample_training_sigma
+from .samplers import karras_sigmas, sample_euler, sample_heun, sample_res2ab
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "SIGMA_DATA",
+    "Conditioning",
+    "DiT",
+    "DiTConfig",
+    "UncertaintyWeight",
+    "denoise",
+    "edm_loss",
+    "edm_scalings",
+    "guided_denoiser",
+    "karras_sigmas",
+    "sample_euler",
+    "sample_heun",
+    "sample_res2ab",
+    "sample_training_sigma",
+]
