@@ -72,3 +72,55 @@ def fixture_net(official_folder):
 @pytest.fixture
 def tensors():
     return lambda *parts: load_fixture_tensors("diffusion", *parts)
+
+
+class PoolingTokenizer(torch.nn.Module):
+    """A tiny causal stand-in satisfying ``cosmos.core.VideoTokenizer`` (tests only).
+
+    Encode: frame 0 alone, then groups of ``temporal_compression`` frames, averaged; ``s x s`` average
+    pooling; a fixed 3 -> C linear map. Decode: the pseudo-inverse map, nearest upsampling. Causal: the
+    first ``1 + k t`` decoded frames depend only on the first ``1 + k`` latent frames.
+    """
+
+    def __init__(self, temporal_compression: int = 4, spatial_compression: int = 4, latent_channels: int = 4):
+        super().__init__()
+        self.temporal_compression = temporal_compression
+        self.spatial_compression = spatial_compression
+        self.latent_channels = latent_channels
+        generator = torch.Generator().manual_seed(0)
+        projection = torch.randn(latent_channels, 3, generator=generator)
+        self.register_buffer("projection", projection)
+        self.register_buffer("inverse", torch.linalg.pinv(projection))
+
+    def valid_num_frames(self, num_frames: int) -> bool:
+        return num_frames >= 1 and (num_frames - 1) % self.temporal_compression == 0
+
+    def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
+        return 1 + (num_frames - 1) // self.temporal_compression, height // self.spatial_compression, width // self.spatial_compression
+
+    def encode(self, video):
+        from cosmos.core import Latent, ShapeError, check_video
+
+        check_video(video)
+        if not self.valid_num_frames(video.shape[2]):
+            raise ShapeError("bad frame count")
+        t = self.temporal_compression
+        first = video[:, :, :1]
+        rest = video[:, :, 1:]
+        groups = rest.reshape(*rest.shape[:2], -1, t, *rest.shape[3:]).mean(3) if rest.shape[2] else rest
+        frames = torch.cat([first, groups], dim=2)  # [B, 3, T', H, W]
+        pooled = torch.nn.functional.avg_pool3d(frames, (1, self.spatial_compression, self.spatial_compression))
+        z = torch.einsum("cd,bdthw->bcthw", self.projection, pooled)
+        return Latent(z, self.temporal_compression, self.spatial_compression)
+
+    def decode(self, x):
+        z = x.z if hasattr(x, "z") else x
+        rgb = torch.einsum("dc,bcthw->bdthw", self.inverse, z)
+        rgb = rgb.repeat_interleave(self.spatial_compression, 3).repeat_interleave(self.spatial_compression, 4)
+        first, rest = rgb[:, :, :1], rgb[:, :, 1:].repeat_interleave(self.temporal_compression, 2)
+        return torch.cat([first, rest], dim=2).clamp(-1, 1)
+
+
+@pytest.fixture
+def standin_tokenizer():
+    return PoolingTokenizer
