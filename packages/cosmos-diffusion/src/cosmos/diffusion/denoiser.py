@@ -32,7 +32,8 @@ class Conditioning:
         condition_latent: Video2World ``[B, C, T, H, W]`` clean latent whose first ``K`` frames condition.
         num_condition_frames: Video2World ``K`` per sample, int64 ``[B]`` (``0 <= K <= T``).
         augment_noise: Video2World ``[B, C, T, H, W]`` noise ``n_aug`` for the conditioning frames.
-        augment_sigma: ``sigma_aug`` of the condition-frame augmentation (0.001 at inference).
+        augment_sigma: ``sigma_aug`` of the condition-frame augmentation (0.001 at inference; a ``[B]``
+            tensor in training, where ``ln sigma_aug ~ N(-3, 2^2)``).
         zero_condition_mask: give the network an all-zero mask channel (the official
             ``add_input_frames_guidance`` unconditional branch); frames are still inserted and replaced.
         camera: camera-control Plücker rays ``[B, 6, T, H, W]``.
@@ -45,7 +46,7 @@ class Conditioning:
     condition_latent: Tensor | None = None
     num_condition_frames: Tensor | None = None
     augment_noise: Tensor | None = None
-    augment_sigma: float = 0.001
+    augment_sigma: float | Tensor = 0.001
     zero_condition_mask: bool = False
     camera: Tensor | None = None
     action: Tensor | None = None
@@ -84,7 +85,7 @@ def video2world_input(x: Tensor, sigma: Tensor, cond: Conditioning, sigma_data: 
         raise ShapeError(f"condition_latent {tuple(gt.shape)} must match the state {tuple(x.shape)}")
     mask_channel = condition_indicator(cond.num_condition_frames.to(x.device), frames).to(x.dtype)
     mask_channel = mask_channel.expand(batch, 1, frames, height, width)
-    sigma_aug = torch.full_like(sigma, cond.augment_sigma)
+    sigma_aug = torch.as_tensor(cond.augment_sigma, dtype=sigma.dtype, device=sigma.device).expand_as(sigma)
     indicator = condition_indicator(cond.num_condition_frames.to(x.device), frames).to(x.dtype)
     indicator = indicator * expand_like((sigma_aug < sigma).to(x.dtype), indicator)
     noise = cond.augment_noise if cond.augment_noise is not None else torch.zeros_like(gt)
