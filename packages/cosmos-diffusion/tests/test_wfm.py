@@ -178,3 +178,31 @@ def test_callback_and_guidance(standin_tokenizer):
     plain = wfm.sample(text_embeddings=_text(1), guidance=0, seed=1, **SIZE)
     guided = wfm.sample(text_embeddings=_text(1), guidance=7, seed=1, **SIZE)
     assert not torch.allclose(plain, guided)
+
+
+def test_with_cosmos_causal_video_tokenizer():
+    """The WFM takes the real CausalVideoTokenizer (tiny random CV) with latent statistics."""
+    tokenizer_module = pytest.importorskip("cosmos.tokenizer")
+    config = tokenizer_module.TokenizerConfig(
+        kind="CV", channels=4, channels_mult=(2, 4, 4), num_res_blocks=1, z_channels=8, latent_channels=16,
+        patch_size=4, spatial_compression=8, temporal_compression=8,
+    )
+    torch.manual_seed(0)
+    tokenizer = tokenizer_module.CausalVideoTokenizer(config).eval()
+    generator = torch.Generator().manual_seed(1)
+    tokenizer.latent_statistics = tokenizer_module.LatentStatistics(
+        torch.randn(16, 16, generator=generator) * 0.1, torch.rand(16, 16, generator=generator) + 0.5
+    )
+    net = _random(DiT(dataclasses.replace(TINY, latent_channels=16, out_channels=16, condition_mask=True)))
+    wfm = DiffusionWFM(tokenizer, net)
+    assert wfm.latent_statistics is tokenizer.latent_statistics
+    size = {"num_frames": 9, "height": 32, "width": 32, "num_steps": 2, "progress": False}
+    video = _video()
+    out = wfm.sample(text_embeddings=_text(1), video=video, seed=1, **size)
+    assert out.shape == (1, 3, 9, 32, 32)
+    clip = torch.zeros(1, 3, 9, 32, 32)
+    clip[:, :, :1] = video
+    round_trip = wfm.decode(wfm.encode(clip))
+    torch.testing.assert_close(out[:, :, :1], round_trip[:, :, :1], rtol=0, atol=1e-4)
+    with pytest.raises(ShapeError, match="num_frames=8"):
+        wfm.sample(text_embeddings=_text(1), video=video, **{**size, "num_frames": 8})

@@ -57,8 +57,8 @@ class DiffusionWFM(nn.Module):
         text_encoder: optional object with ``encode(list[str]) -> Tensor [B, S, crossattn_channels]`` (e.g.
             :class:`cosmos.diffusion.text.T5TextEncoder`); without one, pass ``text_embeddings``.
         latent_statistics: optional object with ``normalize(z, sigma_data)`` / ``denormalize(z, sigma_data)``
-            (``cosmos.tokenizer.LatentStatistics``, from ``mean_std.pt``); without it latents are used as
-            the tokenizer returns them.
+            (``cosmos.tokenizer.LatentStatistics``, from ``mean_std.pt``); defaults to the tokenizer's
+            ``latent_statistics`` attribute when it has one, else latents are used as the tokenizer returns them.
         sigma_data: EDM data standard deviation (0.5).
     """
 
@@ -82,6 +82,8 @@ class DiffusionWFM(nn.Module):
         self.tokenizer = tokenizer
         self.net = net
         self.text_encoder = text_encoder
+        if latent_statistics is None:
+            latent_statistics = getattr(tokenizer, "latent_statistics", None)
         self.latent_statistics = latent_statistics
         self.sigma_data = sigma_data
         self.timings: dict[str, float] = {}
