@@ -206,3 +206,30 @@ def test_with_cosmos_causal_video_tokenizer():
     torch.testing.assert_close(out[:, :, :1], round_trip[:, :, :1], rtol=0, atol=1e-4)
     with pytest.raises(ShapeError, match="num_frames=8"):
         wfm.sample(text_embeddings=_text(1), video=video, **{**size, "num_frames": 8})
+
+
+def test_from_pretrained_official_and_diffusers_layouts(official_folder, net_kwargs, tensors, standin_tokenizer, tmp_path):
+    """NVIDIA's model.pt folder and a diffusers pipeline folder (transformer/) load into the WFM."""
+    data = tensors("t2w_tiny.net.safetensors")
+    args = [data[k] for k in ("in.x", "in.timesteps", "in.crossattn_emb", "in.crossattn_mask", "in.fps", "in.padding_mask")]
+    tokenizer = standin_tokenizer(latent_channels=16)
+    wfm = DiffusionWFM.from_pretrained(official_folder("t2w_tiny", "model.pt"), config=net_kwargs("t2w_tiny"), tokenizer=tokenizer)
+    with torch.no_grad():
+        torch.testing.assert_close(wfm.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
+    from cosmos.diffusion.checkpoints import to_diffusers
+    from safetensors.torch import save_file
+
+    (tmp_path / "pipe" / "transformer").mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in to_diffusers(wfm.net.state_dict()).items()}, str(tmp_path / "pipe" / "transformer" / "diffusion_pytorch_model.safetensors"))
+    config = wfm.net.config
+    import json
+
+    (tmp_path / "pipe" / "transformer" / "config.json").write_text(json.dumps({
+        "_class_name": "CosmosTransformer3DModel", "in_channels": 16, "out_channels": 16, "num_attention_heads": config.num_heads,
+        "attention_head_dim": config.head_dim, "num_layers": config.num_blocks, "mlp_ratio": 4.0, "text_embed_dim": 32,
+        "adaln_lora_dim": config.adaln_lora_dim, "max_size": [128, 240, 240], "patch_size": [1, 2, 2], "rope_scale": [2.0, 1.0, 1.0],
+        "concat_padding_mask": True, "extra_pos_embed_type": "learnable",
+    }))
+    from_diffusers = DiffusionWFM.from_pretrained(tmp_path / "pipe", tokenizer=tokenizer)
+    with torch.no_grad():
+        torch.testing.assert_close(from_diffusers.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
