@@ -64,7 +64,8 @@ def _install_torchvision_shim() -> None:
         return torch.nn.functional.interpolate(tensor, size=tuple(size), mode="nearest")
 
     transformer_cosmos.transforms = types.SimpleNamespace(
-        functional=types.SimpleNamespace(resize=resize), InterpolationMode=types.SimpleNamespace(NEAREST="nearest")
+        functional=types.SimpleNamespace(resize=resize),
+        InterpolationMode=types.SimpleNamespace(NEAREST="nearest"),
     )
 
 
@@ -76,20 +77,37 @@ def build_models(args, device, dtype):
     _install_torchvision_shim()
     torch.manual_seed(0)
     peer = CosmosTransformer3DModel(
-        in_channels=16, out_channels=16, num_attention_heads=args.heads, attention_head_dim=args.width // args.heads,
-        num_layers=args.blocks, mlp_ratio=4.0, text_embed_dim=1024, adaln_lora_dim=256, max_size=(128, 240, 240),
-        patch_size=(1, 2, 2), rope_scale=(2.0, 1.0, 1.0), concat_padding_mask=True, extra_pos_embed_type="learnable",
+        in_channels=16,
+        out_channels=16,
+        num_attention_heads=args.heads,
+        attention_head_dim=args.width // args.heads,
+        num_layers=args.blocks,
+        mlp_ratio=4.0,
+        text_embed_dim=1024,
+        adaln_lora_dim=256,
+        max_size=(128, 240, 240),
+        patch_size=(1, 2, 2),
+        rope_scale=(2.0, 1.0, 1.0),
+        concat_padding_mask=True,
+        extra_pos_embed_type="learnable",
     )
     with torch.no_grad():
         for param in peer.parameters():
             param.normal_(0, 1.0 / max(1, param.shape[-1]) ** 0.5)
     state = DiffusersDiTAdapter().convert(peer.state_dict())
     state.update(fresh_logvar_state())
-    config = DiT.coerce_config({
-        "in_channels": 16, "out_channels": 16, "num_attention_heads": args.heads,
-        "attention_head_dim": args.width // args.heads, "num_layers": args.blocks, "text_embed_dim": 1024,
-        "adaln_lora_dim": 256, "rope_scale": [2.0, 1.0, 1.0],
-    })
+    config = DiT.coerce_config(
+        {
+            "in_channels": 16,
+            "out_channels": 16,
+            "num_attention_heads": args.heads,
+            "attention_head_dim": args.width // args.heads,
+            "num_layers": args.blocks,
+            "text_embed_dim": 1024,
+            "adaln_lora_dim": 256,
+            "rope_scale": [2.0, 1.0, 1.0],
+        }
+    )
     ours = DiT.from_state_dict(config, state, device=device, dtype=dtype)
     peer = peer.to(device=device, dtype=dtype).eval()
     return ours, peer
@@ -117,7 +135,9 @@ def time_forward(fn, *, repeats: int, warmup: int, device: torch.device):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--width", type=int, default=4096)
     parser.add_argument("--heads", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=2)
@@ -154,9 +174,13 @@ def main() -> None:
             return peer(x, timesteps, context, fps=24, padding_mask=padding, return_dict=False)[0]
 
     rows = []
-    out_peer, times_peer, peak_peer = time_forward(run_peer, repeats=args.repeats, warmup=args.warmup, device=device)
+    out_peer, times_peer, peak_peer = time_forward(
+        run_peer, repeats=args.repeats, warmup=args.warmup, device=device
+    )
     rows.append(("diffusers CosmosTransformer3DModel", times_peer, peak_peer))
-    out_ours, times_ours, peak_ours = time_forward(run_ours, repeats=args.repeats, warmup=args.warmup, device=device)
+    out_ours, times_ours, peak_ours = time_forward(
+        run_ours, repeats=args.repeats, warmup=args.warmup, device=device
+    )
     rows.append(("cosmos.diffusion DiT", times_ours, peak_ours))
     if args.compile:
         compiled = torch.compile(ours)
@@ -165,30 +189,46 @@ def main() -> None:
             with torch.inference_mode():
                 return compiled(x, timesteps, context, None, fps, padding)
 
-        _, times_compiled, peak_compiled = time_forward(run_compiled, repeats=args.repeats, warmup=max(1, args.warmup), device=device)
+        _, times_compiled, peak_compiled = time_forward(
+            run_compiled, repeats=args.repeats, warmup=max(1, args.warmup), device=device
+        )
         rows.append(("cosmos.diffusion DiT (torch.compile)", times_compiled, peak_compiled))
 
-    difference = (out_ours.double() - out_peer.double())
+    difference = out_ours.double() - out_peer.double()
     rel_l2 = (difference.norm() / out_peer.double().norm()).item()
     max_abs = difference.abs().max().item()
 
     tokens = frames * (height // 2) * (width // 2)
-    print(f"DiT forward: width {args.width}, {args.blocks} blocks, {args.heads} heads, latent {tuple(x.shape)} "
-          f"({tokens} tokens), {args.dtype} on {device}")
+    print(
+        f"DiT forward: width {args.width}, {args.blocks} blocks, {args.heads} heads, latent {tuple(x.shape)} "
+        f"({tokens} tokens), {args.dtype} on {device}"
+    )
     print(f"{'model':40s} {'median s':>10s} {'min s':>10s} {'peak MiB':>10s} {'speed-up':>9s}")
     base = statistics.median(times_peer)
     results = []
     for name, times, peak in rows:
         median = statistics.median(times)
         print(f"{name:40s} {median:10.3f} {min(times):10.3f} {peak / 2**20:10.1f} {base / median:8.2f}x")
-        results.append({"model": name, "median_s": median, "min_s": min(times), "times_s": times, "peak_bytes": peak,
-                        "speedup_vs_diffusers": base / median})
+        results.append(
+            {
+                "model": name,
+                "median_s": median,
+                "min_s": min(times),
+                "times_s": times,
+                "peak_bytes": peak,
+                "speedup_vs_diffusers": base / median,
+            }
+        )
     print(f"numerics ours vs diffusers: rel-L2 {rel_l2:.2e}, max abs {max_abs:.2e}")
     document = {
         "config": {**vars(args), "tokens": tokens},
-        "device": str(device), "torch": torch.__version__, "platform": platform.platform(),
+        "device": str(device),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
         "threads": torch.get_num_threads(),
-        "results": results, "rel_l2_vs_diffusers": rel_l2, "max_abs_vs_diffusers": max_abs,
+        "results": results,
+        "rel_l2_vs_diffusers": rel_l2,
+        "max_abs_vs_diffusers": max_abs,
     }
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,23 @@ import torch
 from cosmos.core.testing import fixture_path, load_fixture_tensors
 
 
-def _check(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol: float, rel_l2: float | None = None, name: str = "tensor") -> None:
+def _check(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    *,
+    rtol: float,
+    atol: float,
+    rel_l2: float | None = None,
+    name: str = "tensor",
+) -> None:
     """Fixture README tolerance: elementwise ``assert_close(rtol, atol)`` and a relative-L2 bound."""
-    torch.testing.assert_close(actual.to(expected.dtype), expected, rtol=rtol, atol=atol, msg=lambda m: f"{name}: {m}")
+    torch.testing.assert_close(
+        actual.to(expected.dtype), expected, rtol=rtol, atol=atol, msg=lambda m: f"{name}: {m}"
+    )
     if rel_l2 is not None:
-        error = ((actual.double() - expected.double()).norm() / expected.double().norm().clamp_min(1e-30)).item()
+        error = (
+            (actual.double() - expected.double()).norm() / expected.double().norm().clamp_min(1e-30)
+        ).item()
         assert error <= rel_l2, f"{name}: rel-L2 {error:.3e} > {rel_l2:.1e}"
 
 
@@ -45,7 +57,9 @@ def official_folder(tmp_path_factory):
     def make(name: str, fmt: str):
         folder = tmp_path_factory.mktemp(f"{name}_{fmt}")
         if fmt == "safetensors":
-            shutil.copy(fixture_path("diffusion", f"{name}.weights.safetensors"), folder / "model.safetensors")
+            shutil.copy(
+                fixture_path("diffusion", f"{name}.weights.safetensors"), folder / "model.safetensors"
+            )
         else:
             shutil.copy(fixture_path("diffusion", f"{name}.model.pt"), folder / "model.pt")
         return folder
@@ -96,7 +110,11 @@ class PoolingTokenizer(torch.nn.Module):
         return num_frames >= 1 and (num_frames - 1) % self.temporal_compression == 0
 
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
-        return 1 + (num_frames - 1) // self.temporal_compression, height // self.spatial_compression, width // self.spatial_compression
+        return (
+            1 + (num_frames - 1) // self.temporal_compression,
+            height // self.spatial_compression,
+            width // self.spatial_compression,
+        )
 
     def encode(self, video):
         from cosmos.core import Latent, ShapeError, check_video
@@ -109,14 +127,18 @@ class PoolingTokenizer(torch.nn.Module):
         rest = video[:, :, 1:]
         groups = rest.reshape(*rest.shape[:2], -1, t, *rest.shape[3:]).mean(3) if rest.shape[2] else rest
         frames = torch.cat([first, groups], dim=2)  # [B, 3, T', H, W]
-        pooled = torch.nn.functional.avg_pool3d(frames, (1, self.spatial_compression, self.spatial_compression))
+        pooled = torch.nn.functional.avg_pool3d(
+            frames, (1, self.spatial_compression, self.spatial_compression)
+        )
         z = torch.einsum("cd,bdthw->bcthw", self.projection, pooled)
         return Latent(z, self.temporal_compression, self.spatial_compression)
 
     def decode(self, x):
         z = x.z if hasattr(x, "z") else x
         rgb = torch.einsum("dc,bcthw->bdthw", self.inverse, z)
-        rgb = rgb.repeat_interleave(self.spatial_compression, 3).repeat_interleave(self.spatial_compression, 4)
+        rgb = rgb.repeat_interleave(self.spatial_compression, 3).repeat_interleave(
+            self.spatial_compression, 4
+        )
         first, rest = rgb[:, :, :1], rgb[:, :, 1:].repeat_interleave(self.temporal_compression, 2)
         return torch.cat([first, rest], dim=2).clamp(-1, 1)
 

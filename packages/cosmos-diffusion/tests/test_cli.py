@@ -23,7 +23,14 @@ def test_convert_official_model_pt(tmp_path, net_kwargs, tensors):
     net = DiT.from_pretrained(tmp_path / "ours")
     data = tensors("t2w_tiny.net.safetensors")
     with torch.no_grad():
-        out = net(data["in.x"], data["in.timesteps"], data["in.crossattn_emb"], data["in.crossattn_mask"], data["in.fps"], data["in.padding_mask"])
+        out = net(
+            data["in.x"],
+            data["in.timesteps"],
+            data["in.crossattn_emb"],
+            data["in.crossattn_mask"],
+            data["in.fps"],
+            data["in.padding_mask"],
+        )
     torch.testing.assert_close(out, data["out.x"], rtol=1e-4, atol=2e-5)
     assert main(["convert", str(source), str(tmp_path / "bad")]) == 2  # no config: clear error, exit 2
 
@@ -34,14 +41,30 @@ def tiny_wfm_folder(tmp_path):
     from cosmos.diffusion.wfm import DiffusionWFM
 
     config = tokenizer_module.TokenizerConfig(
-        kind="CV", channels=4, channels_mult=(2, 4, 4), num_res_blocks=1, z_channels=8, latent_channels=16,
-        patch_size=4, spatial_compression=8, temporal_compression=8,
+        kind="CV",
+        channels=4,
+        channels_mult=(2, 4, 4),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16,
+        patch_size=4,
+        spatial_compression=8,
+        temporal_compression=8,
     )
     torch.manual_seed(0)
     tokenizer = tokenizer_module.CausalVideoTokenizer(config).eval()
 
     def make(**changes):
-        net = DiT(DiTConfig(model_channels=32, num_blocks=1, num_heads=2, crossattn_channels=16, adaln_lora_dim=8, **changes))
+        net = DiT(
+            DiTConfig(
+                model_channels=32,
+                num_blocks=1,
+                num_heads=2,
+                crossattn_channels=16,
+                adaln_lora_dim=8,
+                **changes,
+            )
+        )
         with torch.no_grad():
             for param in net.parameters():
                 param.normal_(0, 0.05)
@@ -53,17 +76,45 @@ def tiny_wfm_folder(tmp_path):
 
 
 def _embeddings(path):
-    save_file({"text_embeddings": torch.randn(2, 4, 16), "negative_text_embeddings": torch.zeros(2, 4, 16)}, str(path))
+    save_file(
+        {"text_embeddings": torch.randn(2, 4, 16), "negative_text_embeddings": torch.zeros(2, 4, 16)},
+        str(path),
+    )
     return path
 
 
-SIZE = ["--num-frames", "9", "--height", "32", "--width", "32", "--num-steps", "2", "--device", "cpu", "--dtype", "float32", "--no-progress"]
+SIZE = [
+    "--num-frames",
+    "9",
+    "--height",
+    "32",
+    "--width",
+    "32",
+    "--num-steps",
+    "2",
+    "--device",
+    "cpu",
+    "--dtype",
+    "float32",
+    "--no-progress",
+]
 
 
 def test_text2world_cli(tiny_wfm_folder, tmp_path, capsys):
     folder = tiny_wfm_folder()
     output = tmp_path / "out" / "t2w.mp4"
-    status = main(["text2world", "--model", str(folder), "--text-embeddings", str(_embeddings(tmp_path / "e.safetensors")), "--output", str(output), *SIZE])
+    status = main(
+        [
+            "text2world",
+            "--model",
+            str(folder),
+            "--text-embeddings",
+            str(_embeddings(tmp_path / "e.safetensors")),
+            "--output",
+            str(output),
+            *SIZE,
+        ]
+    )
     assert status == 0
     assert (tmp_path / "out" / "t2w_0.mp4").exists() and (tmp_path / "out" / "t2w_1.mp4").exists()
     assert (tmp_path / "out" / "t2w.png").exists()

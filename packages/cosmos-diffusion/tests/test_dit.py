@@ -99,7 +99,9 @@ def test_forward_is_batch_independent():
 )
 def test_patchify_unpatchify_round_trip(patch, grid, channels):
     """Unpatchify inverts patchify up to the feature permutation (c, p_t, p_h, p_w) -> (p_h, p_w, p_t, c)."""
-    config = dataclasses.replace(TINY, patch_size=patch, latent_channels=channels, out_channels=channels, concat_padding_mask=False)
+    config = dataclasses.replace(
+        TINY, patch_size=patch, latent_channels=channels, out_channels=channels, concat_padding_mask=False
+    )
     with torch.device("meta"):
         net = DiT(config)
     shape = (1, channels, grid[0] * patch[0], grid[1] * patch[1], grid[2] * patch[2])
@@ -136,11 +138,16 @@ def test_save_pretrained_round_trip(tmp_path):
     assert loaded.config == TINY
     x, timesteps, context = _inputs(TINY)
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x, timesteps, context, None, 24.0), net.eval()(x, timesteps, context, None, 24.0))
+        torch.testing.assert_close(
+            loaded(x, timesteps, context, None, 24.0), net.eval()(x, timesteps, context, None, 24.0)
+        )
 
 
 def test_preset_name_and_official_kwargs_configs(net_kwargs):
-    assert DiT.coerce_config("Cosmos-1.0-Diffusion-7B-Text2World") == PRESETS["Cosmos-1.0-Diffusion-7B-Text2World"]
+    assert (
+        DiT.coerce_config("Cosmos-1.0-Diffusion-7B-Text2World")
+        == PRESETS["Cosmos-1.0-Diffusion-7B-Text2World"]
+    )
     with pytest.raises(ValueError, match="unknown DiT preset"):
         DiT.coerce_config("Cosmos-9B")
     t2w = DiT.coerce_config(net_kwargs("t2w_tiny"))
@@ -167,7 +174,8 @@ def _torchvision_nearest_shim(monkeypatch):
         return torch.nn.functional.interpolate(tensor, size=tuple(size), mode="nearest")
 
     shim = types.SimpleNamespace(
-        functional=types.SimpleNamespace(resize=resize), InterpolationMode=types.SimpleNamespace(NEAREST="nearest")
+        functional=types.SimpleNamespace(resize=resize),
+        InterpolationMode=types.SimpleNamespace(NEAREST="nearest"),
     )
     monkeypatch.setattr(transformer_cosmos, "transforms", shim, raising=False)
 
@@ -194,7 +202,9 @@ def _diffusers_model(config: DiTConfig):
 @pytest.mark.parametrize("video2world", [False, True])
 def test_diffusers_parity_through_diffusers_layout(tmp_path, monkeypatch, video2world):
     """Spec §12: diffusers' CosmosTransformer3DModel with the same random weights matches in float32."""
-    config = dataclasses.replace(TINY, condition_mask=video2world, rope_scale=(2.0, 2.0, 2.0) if video2world else (2.0, 1.0, 1.0))
+    config = dataclasses.replace(
+        TINY, condition_mask=video2world, rope_scale=(2.0, 2.0, 2.0) if video2world else (2.0, 1.0, 1.0)
+    )
     peer = _random_weights(_diffusers_model(config)).eval()
     _torchvision_nearest_shim(monkeypatch)
     peer.save_pretrained(tmp_path / "transformer")
@@ -209,13 +219,24 @@ def test_diffusers_parity_through_diffusers_layout(tmp_path, monkeypatch, video2
     mask[:, :, :1] = 1
     with torch.no_grad():
         expected = peer(
-            x, timesteps, context, fps=24, condition_mask=mask if video2world else None, padding_mask=padding, return_dict=False
+            x,
+            timesteps,
+            context,
+            fps=24,
+            condition_mask=mask if video2world else None,
+            padding_mask=padding,
+            return_dict=False,
         )[0]
-        actual = ours(x, timesteps, context, None, torch.tensor([24.0]), padding, mask if video2world else None)
+        actual = ours(
+            x, timesteps, context, None, torch.tensor([24.0]), padding, mask if video2world else None
+        )
     rel = ((actual - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=2e-5)
     assert DiffusersDiTAdapter().convert(to_diffusers(ours.state_dict())).keys() == {
         k for k in ours.state_dict() if not k.startswith("logvar.")
     }
-    assert json.loads((tmp_path / "transformer" / "config.json").read_text())["_class_name"] == "CosmosTransformer3DModel"
+    assert (
+        json.loads((tmp_path / "transformer" / "config.json").read_text())["_class_name"]
+        == "CosmosTransformer3DModel"
+    )

@@ -12,7 +12,17 @@ SAMPLE = {"rtol": 1e-3, "atol": 5e-4, "rel_l2": 5e-5}
 
 
 def _net_inputs(data):
-    args = [data[k] for k in ("in.x", "in.timesteps", "in.crossattn_emb", "in.crossattn_mask", "in.fps", "in.padding_mask")]
+    args = [
+        data[k]
+        for k in (
+            "in.x",
+            "in.timesteps",
+            "in.crossattn_emb",
+            "in.crossattn_mask",
+            "in.fps",
+            "in.padding_mask",
+        )
+    ]
     if "in.condition_video_input_mask" in data:
         args.append(data["in.condition_video_input_mask"])
     return args
@@ -46,9 +56,20 @@ def test_net_intermediates(fixture_net, tensors, check, fixture_name):
         cos, sin = net.rope(grid, fps, x.device)
         half = data["mid.rope_angles"].shape[1] // 2
         reference_angles = data["mid.rope_angles"]
-        check(torch.atan2(sin, cos)[:, :half], torch.atan2(reference_angles.sin(), reference_angles.cos())[:, :half], rtol=0, atol=1e-5, name="rope")
+        check(
+            torch.atan2(sin, cos)[:, :half],
+            torch.atan2(reference_angles.sin(), reference_angles.cos())[:, :half],
+            rtol=0,
+            atol=1e-5,
+            name="rope",
+        )
         pos = net.pos_embed(grid)
-        check(pos.reshape(*grid, -1).expand(batch, *grid, -1), data["mid.extra_pos_emb"], **NET, name="extra_pos_emb")
+        check(
+            pos.reshape(*grid, -1).expand(batch, *grid, -1),
+            data["mid.extra_pos_emb"],
+            **NET,
+            name="extra_pos_emb",
+        )
         h = tokens.reshape(batch, -1, net.config.model_channels)
         for index, block in enumerate(net.blocks):
             h = block(h, emb, adaln_lora, context, (cos, sin), pos)
@@ -63,7 +84,9 @@ def _conditionings(data, name, augment_noise=None, num_condition_frames=None):
     if name.startswith("v2w"):
         kwargs.update(
             condition_latent=data["in.condition_latent"],
-            num_condition_frames=num_condition_frames if num_condition_frames is not None else data["in.num_condition_t"],
+            num_condition_frames=num_condition_frames
+            if num_condition_frames is not None
+            else data["in.num_condition_t"],
             augment_noise=augment_noise if augment_noise is not None else data["in.aug_noise"],
             augment_sigma=0.001,
         )
@@ -89,13 +112,25 @@ def test_denoiser_and_guidance(fixture_net, tensors, check, fixture_name):
         if fixture_name.startswith("t2w"):
             zero = cond.replace(crossattn_emb=torch.zeros_like(cond.crossattn_emb))
             check(denoise(net, x_t, sigma, zero), data["out.uncond_zero.x0"], **NET, name="uncond_zero.x0")
-            check(guided_denoiser(net, cond, zero, guidance)(x_t, sigma), data["out.guided_zero.x0"], **GUIDED, name="guided_zero")
+            check(
+                guided_denoiser(net, cond, zero, guidance)(x_t, sigma),
+                data["out.guided_zero.x0"],
+                **GUIDED,
+                name="guided_zero",
+            )
         else:
             x_net, _, mask = video2world_input(x_t, sigma, cond)
             check(x_net, data["out.cond.xt"], **NET, name="cond.xt")
             check(mask, data["mid.cond.net_in_condition_mask"], **NET, name="net_in_condition_mask")
-            add_frames = guided_denoiser(net, cond, negative.replace(zero_condition_mask=True), guidance)(x_t, sigma)
-            check(add_frames, data["out.guided_neg_add_input_frames_guidance.x0"], **GUIDED, name="add_input_frames_guidance")
+            add_frames = guided_denoiser(net, cond, negative.replace(zero_condition_mask=True), guidance)(
+                x_t, sigma
+            )
+            check(
+                add_frames,
+                data["out.guided_neg_add_input_frames_guidance.x0"],
+                **GUIDED,
+                name="add_input_frames_guidance",
+            )
 
 
 def test_v2w_batched_equals_independent_batch1_calls(fixture_net, tensors):
@@ -107,8 +142,11 @@ def test_v2w_batched_equals_independent_batch1_calls(fixture_net, tensors):
         batched = denoise(net, data["in.x_t"], data["in.sigma"], cond)
         for b in range(2):
             single = Conditioning(
-                cond.crossattn_emb[b : b + 1], fps=cond.fps[b : b + 1], padding_mask=cond.padding_mask[b : b + 1],
-                condition_latent=cond.condition_latent[b : b + 1], num_condition_frames=cond.num_condition_frames[b : b + 1],
+                cond.crossattn_emb[b : b + 1],
+                fps=cond.fps[b : b + 1],
+                padding_mask=cond.padding_mask[b : b + 1],
+                condition_latent=cond.condition_latent[b : b + 1],
+                num_condition_frames=cond.num_condition_frames[b : b + 1],
                 augment_noise=cond.augment_noise[b : b + 1],
             )
             one = denoise(net, data["in.x_t"][b : b + 1], data["in.sigma"][b : b + 1], single)
@@ -120,12 +158,16 @@ def test_five_step_sampling(fixture_net, tensors, check, fixture_name):
     data = tensors(f"{fixture_name}.sample.safetensors")
     x_max = data["in.x_sigma_max"]
     cond, negative = _conditionings(
-        data, fixture_name, augment_noise=x_max / 80,
+        data,
+        fixture_name,
+        augment_noise=x_max / 80,
         num_condition_frames=data["in.num_condition_t"].reshape(1) if "in.num_condition_t" in data else None,
     )
     trace = []
     with torch.no_grad():
-        out = sample_res2ab(guided_denoiser(net, cond, negative, 7.0), x_max, karras_sigmas(5), callback=trace.append)
+        out = sample_res2ab(
+            guided_denoiser(net, cond, negative, 7.0), x_max, karras_sigmas(5), callback=trace.append
+        )
     check(out, data["out.sample"], **SAMPLE, name="out.sample")
     check(torch.stack([t["x"] for t in trace]), data["trace.x"], **SAMPLE, name="trace.x")
     check(torch.stack([t["sigma"] for t in trace]), data["trace.sigma"], **SAMPLE, name="trace.sigma")

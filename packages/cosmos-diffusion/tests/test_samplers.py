@@ -43,10 +43,28 @@ def test_res2ab_matches_reference(tensors, check, toy, num_steps, precision):
     prefix = f"{toy}.steps{num_steps}.{precision}"
     assert out.dtype == x.dtype and len(trace) == num_steps + 1
     check(out, data[f"{prefix}.out"], rtol=tolerance, atol=tolerance, name="out")
-    check(torch.stack([t["x"] for t in trace]), data[f"{prefix}.trace_x"], rtol=tolerance, atol=tolerance, name="trace_x")
-    check(torch.stack([t["sigma"] for t in trace]), data[f"{prefix}.trace_sigma"], rtol=tolerance, atol=tolerance, name="trace_sigma")
+    check(
+        torch.stack([t["x"] for t in trace]),
+        data[f"{prefix}.trace_x"],
+        rtol=tolerance,
+        atol=tolerance,
+        name="trace_x",
+    )
+    check(
+        torch.stack([t["sigma"] for t in trace]),
+        data[f"{prefix}.trace_sigma"],
+        rtol=tolerance,
+        atol=tolerance,
+        name="trace_sigma",
+    )
     if precision == "f32":
-        check(torch.stack([t["x0"] for t in trace]), data[f"{prefix}.trace_x0"], rtol=tolerance, atol=tolerance, name="trace_x0")
+        check(
+            torch.stack([t["x0"] for t in trace]),
+            data[f"{prefix}.trace_x0"],
+            rtol=tolerance,
+            atol=tolerance,
+            name="trace_x0",
+        )
 
 
 @pytest.mark.parametrize("toy", ["toy_a", "toy_b"])

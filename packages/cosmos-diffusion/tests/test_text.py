@@ -20,11 +20,21 @@ def encoder(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("spm")
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(SENTENCES), model_prefix=str(folder / "spm"), vocab_size=64, model_type="unigram",
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2, hard_vocab_limit=False,
+        sentence_iterator=iter(SENTENCES),
+        model_prefix=str(folder / "spm"),
+        vocab_size=64,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        minloglevel=2,
+        hard_vocab_limit=False,
     )
     tokenizer = transformers.T5TokenizerFast(vocab_file=str(folder / "spm.model"), extra_ids=0)
-    config = transformers.T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    config = transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+    )
     torch.manual_seed(0)
     model = transformers.T5EncoderModel(config).eval()
     return T5TextEncoder(model, tokenizer, max_length=24)
@@ -55,7 +65,17 @@ def test_wfm_uses_text_encoder_and_negative_prompt(encoder, standin_tokenizer):
     from cosmos.diffusion import DiT, DiTConfig
     from cosmos.diffusion.wfm import DiffusionWFM
 
-    net = DiT(DiTConfig(latent_channels=4, out_channels=4, model_channels=32, num_blocks=1, num_heads=2, crossattn_channels=16, adaln_lora_dim=8))
+    net = DiT(
+        DiTConfig(
+            latent_channels=4,
+            out_channels=4,
+            model_channels=32,
+            num_blocks=1,
+            num_heads=2,
+            crossattn_channels=16,
+            adaln_lora_dim=8,
+        )
+    )
     with torch.no_grad():
         for param in net.parameters():
             param.normal_(0, 0.1)

@@ -15,7 +15,13 @@ from cosmos.diffusion.train import (
 )
 
 TINY = DiTConfig(
-    latent_channels=4, out_channels=4, model_channels=48, num_blocks=2, num_heads=2, crossattn_channels=8, adaln_lora_dim=8
+    latent_channels=4,
+    out_channels=4,
+    model_channels=48,
+    num_blocks=2,
+    num_heads=2,
+    crossattn_channels=8,
+    adaln_lora_dim=8,
 )
 
 
@@ -30,7 +36,15 @@ def test_loss_drops_and_resume(standin_tokenizer, tmp_path):
     net = DiT(TINY)
     data = _data(tokenizer)
     latents = torch.cat([tokenizer.encode(b["video"]).z for b in data[:2]])
-    config = TrainConfig(steps=300, lr=2e-3, warmup_steps=20, ema_decay=0.99, text_dropout=0.2, log_every=50, checkpoint_every=150)
+    config = TrainConfig(
+        steps=300,
+        lr=2e-3,
+        warmup_steps=20,
+        ema_decay=0.99,
+        text_dropout=0.2,
+        log_every=50,
+        checkpoint_every=150,
+    )
     before = evaluate_loss(net, latents)
     history = train(net, data, config, output_dir=tmp_path / "run", tokenizer=tokenizer, progress=False)
     after = evaluate_loss(net, latents)
@@ -39,13 +53,22 @@ def test_loss_drops_and_resume(standin_tokenizer, tmp_path):
     checkpoint = latest_checkpoint(tmp_path / "run")
     assert checkpoint.name == "checkpoint-300"
     for sub in ("dit", "ema"):
-        assert (checkpoint / sub / "model.safetensors").exists() and (checkpoint / sub / "config.json").exists()
+        assert (checkpoint / sub / "model.safetensors").exists() and (
+            checkpoint / sub / "config.json"
+        ).exists()
     ema = DiT.from_pretrained(checkpoint / "ema")
     assert evaluate_loss(ema, latents) < 0.5 * before
 
     # resume: continuing to 320 steps starts at 300 and equals an uninterrupted run's weights at 300
     resumed = DiT(TINY)
-    history = train(resumed, data, dataclasses.replace(config, steps=320), output_dir=tmp_path / "run", tokenizer=tokenizer, progress=False)
+    history = train(
+        resumed,
+        data,
+        dataclasses.replace(config, steps=320),
+        output_dir=tmp_path / "run",
+        tokenizer=tokenizer,
+        progress=False,
+    )
     assert [r["step"] for r in history] == [320]
     assert latest_checkpoint(tmp_path / "run").name == "checkpoint-320"
     assert evaluate_loss(resumed, latents) < 0.35 * before
@@ -61,7 +84,14 @@ def test_resume_is_exact(standin_tokenizer, tmp_path):
     train(straight, data, config, output_dir=tmp_path / "a", tokenizer=tokenizer, progress=False)
     first = DiT(TINY)
     first.load_state_dict(initial)
-    train(first, data, dataclasses.replace(config, steps=2), output_dir=tmp_path / "b", tokenizer=tokenizer, progress=False)
+    train(
+        first,
+        data,
+        dataclasses.replace(config, steps=2),
+        output_dir=tmp_path / "b",
+        tokenizer=tokenizer,
+        progress=False,
+    )
     second = DiT(TINY)
     # the data iterator restarts on resume; with 2 batches the straight run also saw batches 0, 1 at steps 3, 4
     train(second, data, config, output_dir=tmp_path / "b", tokenizer=tokenizer, progress=False)

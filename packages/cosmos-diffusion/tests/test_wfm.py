@@ -10,7 +10,13 @@ from cosmos.diffusion.camera import plucker_rays
 from cosmos.diffusion.wfm import DiffusionWFM, initial_noise
 
 TINY = DiTConfig(
-    latent_channels=4, out_channels=4, model_channels=32, num_blocks=1, num_heads=2, crossattn_channels=16, adaln_lora_dim=8
+    latent_channels=4,
+    out_channels=4,
+    model_channels=32,
+    num_blocks=1,
+    num_heads=2,
+    crossattn_channels=16,
+    adaln_lora_dim=8,
 )
 SIZE = {"num_frames": 9, "height": 32, "width": 32, "num_steps": 3, "progress": False}
 
@@ -44,7 +50,9 @@ def test_text2world_shapes_and_batching(standin_tokenizer, sampler):
     assert out.min() >= -1 and out.max() <= 1
     # real batching with per-sample seeds: sample 1 alone equals sample 1 of the batch
     single = wfm.sample(text_embeddings=_text()[1:], sampler=sampler, seed=4, **SIZE)
-    torch.testing.assert_close(out[1:], single, rtol=0, atol=1e-3)  # guidance 8x amplifies float32 batch noise
+    torch.testing.assert_close(
+        out[1:], single, rtol=0, atol=1e-3
+    )  # guidance 8x amplifies float32 batch noise
     assert set(wfm.timings) >= {"text", "denoise", "decode"}
 
 
@@ -71,9 +79,13 @@ def test_video2world_keeps_conditioning_frames(standin_tokenizer, num_input_fram
     clip[:, :, :num_input_frames] = video
     round_trip = wfm.tokenizer.decode(wfm.tokenizer.encode(clip))
     for b in range(2):
-        torch.testing.assert_close(out[b : b + 1, :, :num_input_frames], round_trip[:, :, :num_input_frames], rtol=0, atol=1e-5)
+        torch.testing.assert_close(
+            out[b : b + 1, :, :num_input_frames], round_trip[:, :, :num_input_frames], rtol=0, atol=1e-5
+        )
     # the generated frames differ from the zero padding the clip was encoded with
-    assert not torch.allclose(out[:, :, num_input_frames:], round_trip[:, :, num_input_frames:].expand(2, -1, -1, -1, -1))
+    assert not torch.allclose(
+        out[:, :, num_input_frames:], round_trip[:, :, num_input_frames:].expand(2, -1, -1, -1, -1)
+    )
 
 
 def test_video2world_takes_last_frames_and_resizes(standin_tokenizer):
@@ -113,7 +125,9 @@ def test_camera_conditioning(standin_tokenizer):
     rays = plucker_rays(intrinsics, poses, 8, 8)
     assert rays.shape == (1, 6, 3, 8, 8)
     torch.testing.assert_close(rays[:, :3].norm(dim=1), torch.ones(1, 3, 8, 8))  # unit directions
-    torch.testing.assert_close((rays[:, :3] * rays[:, 3:]).sum(dim=1), torch.zeros(1, 3, 8, 8), atol=1e-6, rtol=0)  # d . m = 0
+    torch.testing.assert_close(
+        (rays[:, :3] * rays[:, 3:]).sum(dim=1), torch.zeros(1, 3, 8, 8), atol=1e-6, rtol=0
+    )  # d . m = 0
     out = wfm.sample(text_embeddings=_text(1), video=_video(), camera=rays, seed=1, **SIZE)
     assert out.shape == (1, 3, 9, 32, 32)
     with pytest.raises(ShapeError, match="camera"):
@@ -184,8 +198,15 @@ def test_with_cosmos_causal_video_tokenizer():
     """The WFM takes the real CausalVideoTokenizer (tiny random CV) with latent statistics."""
     tokenizer_module = pytest.importorskip("cosmos.tokenizer")
     config = tokenizer_module.TokenizerConfig(
-        kind="CV", channels=4, channels_mult=(2, 4, 4), num_res_blocks=1, z_channels=8, latent_channels=16,
-        patch_size=4, spatial_compression=8, temporal_compression=8,
+        kind="CV",
+        channels=4,
+        channels_mult=(2, 4, 4),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16,
+        patch_size=4,
+        spatial_compression=8,
+        temporal_compression=8,
     )
     torch.manual_seed(0)
     tokenizer = tokenizer_module.CausalVideoTokenizer(config).eval()
@@ -208,28 +229,59 @@ def test_with_cosmos_causal_video_tokenizer():
         wfm.sample(text_embeddings=_text(1), video=video, **{**size, "num_frames": 8})
 
 
-def test_from_pretrained_official_and_diffusers_layouts(official_folder, net_kwargs, tensors, standin_tokenizer, tmp_path):
+def test_from_pretrained_official_and_diffusers_layouts(
+    official_folder, net_kwargs, tensors, standin_tokenizer, tmp_path
+):
     """NVIDIA's model.pt folder and a diffusers pipeline folder (transformer/) load into the WFM."""
     data = tensors("t2w_tiny.net.safetensors")
-    args = [data[k] for k in ("in.x", "in.timesteps", "in.crossattn_emb", "in.crossattn_mask", "in.fps", "in.padding_mask")]
+    args = [
+        data[k]
+        for k in (
+            "in.x",
+            "in.timesteps",
+            "in.crossattn_emb",
+            "in.crossattn_mask",
+            "in.fps",
+            "in.padding_mask",
+        )
+    ]
     tokenizer = standin_tokenizer(latent_channels=16)
-    wfm = DiffusionWFM.from_pretrained(official_folder("t2w_tiny", "model.pt"), config=net_kwargs("t2w_tiny"), tokenizer=tokenizer)
+    wfm = DiffusionWFM.from_pretrained(
+        official_folder("t2w_tiny", "model.pt"), config=net_kwargs("t2w_tiny"), tokenizer=tokenizer
+    )
     with torch.no_grad():
         torch.testing.assert_close(wfm.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
     from cosmos.diffusion.checkpoints import to_diffusers
     from safetensors.torch import save_file
 
     (tmp_path / "pipe" / "transformer").mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in to_diffusers(wfm.net.state_dict()).items()}, str(tmp_path / "pipe" / "transformer" / "diffusion_pytorch_model.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in to_diffusers(wfm.net.state_dict()).items()},
+        str(tmp_path / "pipe" / "transformer" / "diffusion_pytorch_model.safetensors"),
+    )
     config = wfm.net.config
     import json
 
-    (tmp_path / "pipe" / "transformer" / "config.json").write_text(json.dumps({
-        "_class_name": "CosmosTransformer3DModel", "in_channels": 16, "out_channels": 16, "num_attention_heads": config.num_heads,
-        "attention_head_dim": config.head_dim, "num_layers": config.num_blocks, "mlp_ratio": 4.0, "text_embed_dim": 32,
-        "adaln_lora_dim": config.adaln_lora_dim, "max_size": [128, 240, 240], "patch_size": [1, 2, 2], "rope_scale": [2.0, 1.0, 1.0],
-        "concat_padding_mask": True, "extra_pos_embed_type": "learnable",
-    }))
+    (tmp_path / "pipe" / "transformer" / "config.json").write_text(
+        json.dumps(
+            {
+                "_class_name": "CosmosTransformer3DModel",
+                "in_channels": 16,
+                "out_channels": 16,
+                "num_attention_heads": config.num_heads,
+                "attention_head_dim": config.head_dim,
+                "num_layers": config.num_blocks,
+                "mlp_ratio": 4.0,
+                "text_embed_dim": 32,
+                "adaln_lora_dim": config.adaln_lora_dim,
+                "max_size": [128, 240, 240],
+                "patch_size": [1, 2, 2],
+                "rope_scale": [2.0, 1.0, 1.0],
+                "concat_padding_mask": True,
+                "extra_pos_embed_type": "learnable",
+            }
+        )
+    )
     from_diffusers = DiffusionWFM.from_pretrained(tmp_path / "pipe", tokenizer=tokenizer)
     with torch.no_grad():
         torch.testing.assert_close(from_diffusers.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)

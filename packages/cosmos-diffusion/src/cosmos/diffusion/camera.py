@@ -31,8 +31,14 @@ def plucker_rays(intrinsics: Tensor, cam_to_world: Tensor, height: int, width: i
     """
     if intrinsics.ndim != 4 or intrinsics.shape[-2:] != (3, 3):
         raise ShapeError(f"intrinsics must be [B, T, 3, 3], got {tuple(intrinsics.shape)}")
-    if cam_to_world.ndim != 4 or cam_to_world.shape[:2] != intrinsics.shape[:2] or cam_to_world.shape[-1] != 4:
-        raise ShapeError(f"cam_to_world must be [B, T, 4, 4] matching intrinsics, got {tuple(cam_to_world.shape)}")
+    if (
+        cam_to_world.ndim != 4
+        or cam_to_world.shape[:2] != intrinsics.shape[:2]
+        or cam_to_world.shape[-1] != 4
+    ):
+        raise ShapeError(
+            f"cam_to_world must be [B, T, 4, 4] matching intrinsics, got {tuple(cam_to_world.shape)}"
+        )
     if not (torch.isfinite(intrinsics).all() and torch.isfinite(cam_to_world).all()):
         raise ShapeError("camera intrinsics/poses contain NaN or inf")
     batch, frames = intrinsics.shape[:2]

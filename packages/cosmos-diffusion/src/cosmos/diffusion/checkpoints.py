@@ -83,10 +83,16 @@ def _official_names(state_dict: dict[str, Tensor]) -> dict[str, str]:
         key = re.sub(r"^time_norm\.", "net.affline_norm.", key)
         for j, sub in _SUB.items():
             key = re.sub(rf"^blocks\.(\d+)\.{sub}\.", rf"net.blocks.block\1.blocks.{j}.", key)
-        key = key.replace(".adaln.down.", ".adaLN_modulation.1.").replace(".adaln.up.", ".adaLN_modulation.2.")
+        key = key.replace(".adaln.down.", ".adaLN_modulation.1.").replace(
+            ".adaln.up.", ".adaLN_modulation.2."
+        )
         for ours_name, theirs in (
-            ("query_norm", "to_q.1"), ("key_norm", "to_k.1"), ("query", "to_q.0"), ("key", "to_k.0"),
-            ("value", "to_v.0"), ("out", "to_out.0"),
+            ("query_norm", "to_q.1"),
+            ("key_norm", "to_k.1"),
+            ("query", "to_q.0"),
+            ("key", "to_k.0"),
+            ("value", "to_v.0"),
+            ("out", "to_out.0"),
         ):
             key = key.replace(f".op.{ours_name}.", f".block.attn.{theirs}.")
         key = key.replace(".op.fc1.", ".block.layer1.").replace(".op.fc2.", ".block.layer2.")
@@ -192,7 +198,9 @@ def load_foreign_dit(folder: Any, config: Any) -> tuple[Any, dict[str, Tensor]]:
         if config is None:
             config_file = folder / "config.json"
             if not config_file.exists():
-                raise CheckpointError(f"diffusers checkpoint {path} has no config.json next to it; pass config=")
+                raise CheckpointError(
+                    f"diffusers checkpoint {path} has no config.json next to it; pass config="
+                )
             config = json.loads(config_file.read_text())
         converted = DiffusersDiTAdapter().convert(state)
         converted.update(fresh_logvar_state())
@@ -216,15 +224,23 @@ def to_diffusers(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
         new = re.sub(r"^time_embed\.", "time_embed.t_embedder.", new)
         new = re.sub(r"^time_norm\.", "time_embed.norm.", new)
         for index, sub in _DIFFUSERS_SUB.items():
-            new = re.sub(rf"^blocks\.(\d+)\.{sub}\.adaln\.down\.", rf"transformer_blocks.\1.norm{index}.linear_1.", new)
-            new = re.sub(rf"^blocks\.(\d+)\.{sub}\.adaln\.up\.", rf"transformer_blocks.\1.norm{index}.linear_2.", new)
+            new = re.sub(
+                rf"^blocks\.(\d+)\.{sub}\.adaln\.down\.", rf"transformer_blocks.\1.norm{index}.linear_1.", new
+            )
+            new = re.sub(
+                rf"^blocks\.(\d+)\.{sub}\.adaln\.up\.", rf"transformer_blocks.\1.norm{index}.linear_2.", new
+            )
         new = re.sub(r"^blocks\.(\d+)\.self_attn\.op\.", r"transformer_blocks.\1.attn1.", new)
         new = re.sub(r"^blocks\.(\d+)\.cross_attn\.op\.", r"transformer_blocks.\1.attn2.", new)
         new = re.sub(r"^blocks\.(\d+)\.mlp\.op\.fc1\.", r"transformer_blocks.\1.ff.net.0.proj.", new)
         new = re.sub(r"^blocks\.(\d+)\.mlp\.op\.fc2\.", r"transformer_blocks.\1.ff.net.2.", new)
         for ours, theirs in (
-            ("query_norm", "norm_q"), ("key_norm", "norm_k"), ("query", "to_q"), ("key", "to_k"),
-            ("value", "to_v"), ("out", "to_out.0"),
+            ("query_norm", "norm_q"),
+            ("key_norm", "norm_k"),
+            ("query", "to_q"),
+            ("key", "to_k"),
+            ("value", "to_v"),
+            ("out", "to_out.0"),
         ):
             new = re.sub(rf"\.(attn[12])\.{ours}\.", rf".\1.{theirs}.", new)
         new = re.sub(r"^final_layer\.adaln\.down\.", "norm_out.linear_1.", new)

@@ -28,14 +28,25 @@ def _dtype(name: str) -> torch.dtype:
 
 
 def _add_generation_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="DiffusionWFM folder (ours), NVIDIA release folder or diffusers folder")
-    parser.add_argument("--tokenizer", help="tokenizer folder or Hub id (cosmos.tokenizer); default: inside --model")
-    parser.add_argument("--config", help="DiT preset name (for NVIDIA model.pt folders not named after a preset)")
+    parser.add_argument(
+        "--model", required=True, help="DiffusionWFM folder (ours), NVIDIA release folder or diffusers folder"
+    )
+    parser.add_argument(
+        "--tokenizer", help="tokenizer folder or Hub id (cosmos.tokenizer); default: inside --model"
+    )
+    parser.add_argument(
+        "--config", help="DiT preset name (for NVIDIA model.pt folders not named after a preset)"
+    )
     text = parser.add_mutually_exclusive_group(required=True)
     text.add_argument("--prompt", action="append", help="prompt (repeat for a batch)")
-    text.add_argument("--text-embeddings", help="safetensors file with 'text_embeddings' [B, S, C] (and optional 'negative_text_embeddings')")
+    text.add_argument(
+        "--text-embeddings",
+        help="safetensors file with 'text_embeddings' [B, S, C] (and optional 'negative_text_embeddings')",
+    )
     parser.add_argument("--negative-prompt", default=None, help="default: the official negative prompt")
-    parser.add_argument("--t5", default="google-t5/t5-11b", help="T5 encoder (needs the [t5] extra) for --prompt")
+    parser.add_argument(
+        "--t5", default="google-t5/t5-11b", help="T5 encoder (needs the [t5] extra) for --prompt"
+    )
     parser.add_argument("--num-frames", type=int, default=121)
     parser.add_argument("--height", type=int, default=704)
     parser.add_argument("--width", type=int, default=1280)
@@ -45,8 +56,11 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler", default="res2ab", choices=["res2ab", "euler", "heun"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", default="bfloat16" if torch.cuda.is_available() else "float32",
-                        choices=["float32", "bfloat16", "float16"])
+    parser.add_argument(
+        "--dtype",
+        default="bfloat16" if torch.cuda.is_available() else "float32",
+        choices=["float32", "bfloat16", "float16"],
+    )
     parser.add_argument("--output", required=True, help="output .mp4 path")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -65,7 +79,11 @@ def _load_wfm(args: argparse.Namespace):
 
         text_encoder = T5TextEncoder.from_pretrained(args.t5, device=args.device)
     return DiffusionWFM.from_pretrained(
-        args.model, tokenizer=tokenizer, text_encoder=text_encoder, config=args.config, device=args.device,
+        args.model,
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        config=args.config,
+        device=args.device,
         dtype=_dtype(args.dtype),
     )
 
@@ -125,9 +143,15 @@ def _write_outputs(video: torch.Tensor, output: str, fps: float) -> list[Path]:
     frames = video_to_frames(video.float().cpu())  # [B, T, H, W, 3] uint8
     written = []
     for index, clip in enumerate(frames):
-        path = output_path if len(frames) == 1 else output_path.with_name(f"{output_path.stem}_{index}{output_path.suffix}")
+        path = (
+            output_path
+            if len(frames) == 1
+            else output_path.with_name(f"{output_path.stem}_{index}{output_path.suffix}")
+        )
         written.append(write_video(path, clip, fps))
-    sheet = save_contact_sheet(output_path.with_suffix(".png"), list(frames), labels=[p.name for p in written])
+    sheet = save_contact_sheet(
+        output_path.with_suffix(".png"), list(frames), labels=[p.name for p in written]
+    )
     return [*written, sheet]
 
 
@@ -142,8 +166,15 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
         if args.actions:
             kwargs["action"] = _read_actions(args.actions)
     video = wfm.sample(
-        **kwargs, num_frames=args.num_frames, height=args.height, width=args.width, fps=args.fps,
-        guidance=args.guidance, num_steps=args.num_steps, sampler=args.sampler, seed=args.seed,
+        **kwargs,
+        num_frames=args.num_frames,
+        height=args.height,
+        width=args.width,
+        fps=args.fps,
+        guidance=args.guidance,
+        num_steps=args.num_steps,
+        sampler=args.sampler,
+        seed=args.seed,
         progress=not args.no_progress,
     )
     started = time.perf_counter()
@@ -163,7 +194,9 @@ def _convert(args: argparse.Namespace) -> int:
         config = json.loads(Path(config).read_text())
     net = DiT.from_pretrained(args.source, config=config, dtype=_dtype(args.dtype) if args.dtype else None)
     folder = net.save_pretrained(args.destination)
-    print(f"converted {args.source} -> {folder} ({sum(p.numel() for p in net.parameters()) / 1e9:.3f} B parameters)")
+    print(
+        f"converted {args.source} -> {folder} ({sum(p.numel() for p in net.parameters()) / 1e9:.3f} B parameters)"
+    )
     return 0
 
 
@@ -175,12 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     v2w = commands.add_parser("video2world", help="continue an image or video")
     _add_generation_args(v2w)
     v2w.add_argument("--input", required=True, help="conditioning image or video")
-    v2w.add_argument("--num-input-frames", type=int, default=None, help="use the last N frames (1 or 9 for CV8x8x8)")
-    v2w.add_argument("--actions", help="action-conditioned models: .npy / .json / .safetensors with [A, 7] actions")
+    v2w.add_argument(
+        "--num-input-frames", type=int, default=None, help="use the last N frames (1 or 9 for CV8x8x8)"
+    )
+    v2w.add_argument(
+        "--actions", help="action-conditioned models: .npy / .json / .safetensors with [A, 7] actions"
+    )
     convert = commands.add_parser("convert", help="NVIDIA model.pt / diffusers transformer -> our layout")
     convert.add_argument("source", help="folder with model.pt (official keys) or a diffusers transformer/")
     convert.add_argument("destination", help="output folder (config.json + model.safetensors)")
-    convert.add_argument("--config", help="preset name or JSON file of official net kwargs (official checkpoints)")
+    convert.add_argument(
+        "--config", help="preset name or JSON file of official net kwargs (official checkpoints)"
+    )
     convert.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None)
     return parser
 

@@ -66,7 +66,9 @@ def condition_indicator(num_condition_frames: Tensor, frames: int) -> Tensor:
     return (t[None, :] < num_condition_frames.reshape(-1, 1)).float()[:, None, :, None, None]
 
 
-def video2world_input(x: Tensor, sigma: Tensor, cond: Conditioning, sigma_data: float = SIGMA_DATA) -> tuple[Tensor, Tensor, Tensor]:
+def video2world_input(
+    x: Tensor, sigma: Tensor, cond: Conditioning, sigma_data: float = SIGMA_DATA
+) -> tuple[Tensor, Tensor, Tensor]:
     """Insert the noise-augmented conditioning frames into the state (spec §9).
 
     ``a = gt + sigma_aug n_aug``; ``x_net = m a c_in(sigma_aug)/c_in(sigma) + (1 - m) x``, so that after the
@@ -138,7 +140,14 @@ def denoise(net, x: Tensor, sigma: Tensor, cond: Conditioning, *, sigma_data: fl
 def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:
     """Stack two conditionings of the same structure along the batch (for one 2B forward)."""
 
-    per_sample = ("crossattn_emb", "condition_latent", "num_condition_frames", "augment_noise", "camera", "action")
+    per_sample = (
+        "crossattn_emb",
+        "condition_latent",
+        "num_condition_frames",
+        "augment_noise",
+        "camera",
+        "action",
+    )
 
     def cat(name, u, v):
         if u is None and v is None:
@@ -150,7 +159,12 @@ def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:
         if isinstance(u, Tensor):
             if u.shape == v.shape and torch.equal(u, v) and (u.ndim == 0 or u.shape[0] == 1 or name == "fps"):
                 return u
-            return torch.cat([u.reshape(-1, *u.shape[1:]) if u.ndim else u.reshape(1), v.reshape(-1, *v.shape[1:]) if v.ndim else v.reshape(1)])
+            return torch.cat(
+                [
+                    u.reshape(-1, *u.shape[1:]) if u.ndim else u.reshape(1),
+                    v.reshape(-1, *v.shape[1:]) if v.ndim else v.reshape(1),
+                ]
+            )
         if u == v:
             return u
         raise ShapeError(f"conditional and unconditional branches differ in {name}: {u!r} vs {v!r}")

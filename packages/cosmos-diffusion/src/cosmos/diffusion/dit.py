@@ -73,7 +73,9 @@ class DiTConfig:
 
     def __post_init__(self) -> None:
         if self.model_channels % self.num_heads:
-            raise ValueError(f"model_channels {self.model_channels} not divisible by num_heads {self.num_heads}")
+            raise ValueError(
+                f"model_channels {self.model_channels} not divisible by num_heads {self.num_heads}"
+            )
         if self.rope_precision not in ("float32", "bfloat16"):
             raise ValueError(f"rope_precision must be 'float32' or 'bfloat16', got {self.rope_precision!r}")
 
@@ -131,8 +133,16 @@ class DiTConfig:
             mlp_ratio=float(kw.get("mlp_ratio", 4.0)),
             crossattn_channels=int(kw.get("crossattn_emb_channels", 1024)),
             adaln_lora_dim=int(kw.get("adaln_lora_dim", 256)),
-            patch_size=(int(kw.get("patch_temporal", 1)), int(kw.get("patch_spatial", 2)), int(kw.get("patch_spatial", 2))),
-            max_size=(int(kw.get("max_frames", 128)), int(kw.get("max_img_h", 240)), int(kw.get("max_img_w", 240))),
+            patch_size=(
+                int(kw.get("patch_temporal", 1)),
+                int(kw.get("patch_spatial", 2)),
+                int(kw.get("patch_spatial", 2)),
+            ),
+            max_size=(
+                int(kw.get("max_frames", 128)),
+                int(kw.get("max_img_h", 240)),
+                int(kw.get("max_img_w", 240)),
+            ),
             rope_scale=(
                 float(kw.get("rope_t_extrapolation_ratio", 1.0)),
                 float(kw.get("rope_h_extrapolation_ratio", 1.0)),
@@ -146,7 +156,9 @@ class DiTConfig:
     def from_diffusers(cls, config: dict[str, Any]) -> DiTConfig:
         """Build from a diffusers ``CosmosTransformer3DModel`` ``config.json`` (Cosmos-1.0 layout)."""
         if config.get("extra_pos_embed_type", "learnable") != "learnable":
-            raise ValueError(f"unsupported diffusers extra_pos_embed_type {config.get('extra_pos_embed_type')!r}")
+            raise ValueError(
+                f"unsupported diffusers extra_pos_embed_type {config.get('extra_pos_embed_type')!r}"
+            )
         in_channels = int(config.get("in_channels", 16))
         heads = int(config["num_attention_heads"])
         return cls(
@@ -240,7 +252,9 @@ class Attention(nn.Module):
         self.key_norm = RMSNorm(self.head_dim)
         self.out = nn.Linear(dim, dim, bias=False)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None
+    ) -> Tensor:
         """``x [B, L, D]``, ``context [B, S, C]`` (None = self-attention), ``rope = (cos, sin) [L, hd]`` -> ``[B, L, D]``.
 
         No attention mask: zero-padded text tokens keep their softmax mass, as in the reference (spec §4.2.6).
@@ -290,7 +304,9 @@ class DiTBlock(nn.Module):
         super().__init__()
         dim, rank = config.model_channels, config.adaln_lora_dim
         self.self_attn = _ModulatedSubBlock(dim, rank, Attention(dim, dim, config.num_heads))
-        self.cross_attn = _ModulatedSubBlock(dim, rank, Attention(dim, config.crossattn_channels, config.num_heads))
+        self.cross_attn = _ModulatedSubBlock(
+            dim, rank, Attention(dim, config.crossattn_channels, config.num_heads)
+        )
         self.mlp = _ModulatedSubBlock(dim, rank, FeedForward(dim, int(dim * config.mlp_ratio)))
 
     def forward(
@@ -355,7 +371,9 @@ class ActionEmbedding(nn.Module):
     def __init__(self, in_features: int, dim: int) -> None:
         super().__init__()
         self.to_emb = nn.Sequential(nn.Linear(in_features, dim), nn.GELU(), nn.Linear(dim, dim))
-        self.to_adaln_lora = nn.Sequential(nn.Linear(in_features, 4 * dim), nn.GELU(), nn.Linear(4 * dim, 3 * dim))
+        self.to_adaln_lora = nn.Sequential(
+            nn.Linear(in_features, 4 * dim), nn.GELU(), nn.Linear(4 * dim, 3 * dim)
+        )
         for last in (self.to_emb[-1], self.to_adaln_lora[-1]):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
@@ -425,8 +443,11 @@ class DiT(PretrainedMixin, nn.Module):
                 raise ValueError(f"unknown DiT preset {config!r}; known: {sorted(PRESETS)}")
             return PRESETS[config]
         if isinstance(config, dict):
-            if "model_channels" in config and "num_blocks" in config and "num_heads" in config and (
-                "_target_" in config or "block_config" in config or "crossattn_emb_channels" in config
+            if (
+                "model_channels" in config
+                and "num_blocks" in config
+                and "num_heads" in config
+                and ("_target_" in config or "block_config" in config or "crossattn_emb_channels" in config)
             ):
                 return DiTConfig.from_official(config)
             if "num_attention_heads" in config:
@@ -459,7 +480,9 @@ class DiT(PretrainedMixin, nn.Module):
         cfg = self.config
         batch, channels, frames, height, width = x.shape
         if channels != cfg.latent_channels:
-            raise ShapeError(f"x has {channels} channels, the DiT expects {cfg.latent_channels} latent channels")
+            raise ShapeError(
+                f"x has {channels} channels, the DiT expects {cfg.latent_channels} latent channels"
+            )
         parts = [x]
         if cfg.condition_mask:
             if condition_video_input_mask is None:
@@ -498,17 +521,26 @@ class DiT(PretrainedMixin, nn.Module):
         return rearrange(
             tokens,
             "b (t h w) (m n r c) -> b c (t r) (h m) (w n)",
-            t=frames, h=height, w=width, m=p_h, n=p_w, r=p_t,
+            t=frames,
+            h=height,
+            w=width,
+            m=p_h,
+            n=p_w,
+            r=p_t,
         )
 
-    def time_conditioning(self, timesteps: Tensor, action: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def time_conditioning(
+        self, timesteps: Tensor, action: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """``c_noise [B]`` -> ``(sinusoid [B, D], emb = RMSNorm(sinusoid (+ a_D)) [B, D], A [B, 3D])``."""
         sinusoid = self.time_embed.sinusoid(timesteps).to(self.time_embed.linear_1.weight.dtype)
         adaln_lora = self.time_embed(sinusoid)
         emb_input = sinusoid
         if self.action_embed is not None:
             if action is None:
-                raise ShapeError(f"this DiT is action-conditioned: pass action [B, {self.config.action_frames}, {self.config.action_dim}]")
+                raise ShapeError(
+                    f"this DiT is action-conditioned: pass action [B, {self.config.action_frames}, {self.config.action_dim}]"
+                )
             action_emb, action_lora = self.action_embed(action.to(sinusoid.dtype))
             emb_input = emb_input + action_emb
             adaln_lora = adaln_lora + action_lora
@@ -516,12 +548,19 @@ class DiT(PretrainedMixin, nn.Module):
             raise ShapeError("action given, but this DiT has no action conditioning")
         return sinusoid, self.time_norm(emb_input), adaln_lora
 
-    def rope(self, grid: tuple[int, int, int], fps: Tensor | float | None, device: torch.device) -> tuple[Tensor, Tensor]:
+    def rope(
+        self, grid: tuple[int, int, int], fps: Tensor | float | None, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
         """``(cos, sin)`` float32 ``[T'H'W', head_dim]`` for the token grid (spec §5.1-5.2)."""
         dtype = torch.bfloat16 if self.config.rope_precision == "bfloat16" else torch.float32
         angles = rope_angles(
-            grid, self.config.head_dim, self.config.rope_scale, fps=fps, base_fps=self.config.base_fps,
-            dtype=dtype, device=device,
+            grid,
+            self.config.head_dim,
+            self.config.rope_scale,
+            fps=fps,
+            base_fps=self.config.base_fps,
+            dtype=dtype,
+            device=device,
         )
         return angles.cos(), angles.sin()
 
@@ -563,19 +602,30 @@ class DiT(PretrainedMixin, nn.Module):
         batch, _, frames, height, width = x.shape
         p_t, p_h, p_w = cfg.patch_size
         if frames % p_t or height % p_h or width % p_w:
-            raise ShapeError(f"latent (T, H, W) = {(frames, height, width)} is not divisible by patch_size {cfg.patch_size}")
+            raise ShapeError(
+                f"latent (T, H, W) = {(frames, height, width)} is not divisible by patch_size {cfg.patch_size}"
+            )
         grid = (frames // p_t, height // p_h, width // p_w)
         if any(g > m for g, m in zip(grid, cfg.max_grid)):
             raise ShapeError(f"token grid {grid} exceeds the position tables {cfg.max_grid}")
         if timesteps.shape != (batch,):
             raise ShapeError(f"timesteps must be [B] = [{batch}], got {tuple(timesteps.shape)}")
-        if crossattn_emb.ndim != 3 or crossattn_emb.shape[0] != batch or crossattn_emb.shape[2] != cfg.crossattn_channels:
+        if (
+            crossattn_emb.ndim != 3
+            or crossattn_emb.shape[0] != batch
+            or crossattn_emb.shape[2] != cfg.crossattn_channels
+        ):
             raise ShapeError(
                 f"crossattn_emb must be [B, S, {cfg.crossattn_channels}] with B={batch}, got {tuple(crossattn_emb.shape)}"
             )
         if fps is None and grid[0] != 1:
             raise ShapeError("fps=None (image mode) requires a single latent frame")
-        if isinstance(fps, Tensor) and fps.numel() > 1 and grid[0] > 1 and not bool((fps == fps.reshape(-1)[0]).all()):
+        if (
+            isinstance(fps, Tensor)
+            and fps.numel() > 1
+            and grid[0] > 1
+            and not bool((fps == fps.reshape(-1)[0]).all())
+        ):
             raise ShapeError(f"all samples in a batch must share one fps, got {fps.tolist()}")
         dtype = self.patch_embed.weight.dtype
 

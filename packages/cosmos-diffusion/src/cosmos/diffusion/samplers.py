@@ -16,7 +16,6 @@ multistep "2ab" solver; spec §8 for the exact Cosmos-1.0 variant (fixture `samp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -62,7 +61,12 @@ def _evaluate(
 
 
 def sample_res2ab(
-    denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, callback: Callback | None = None, final_denoise: bool = True
+    denoiser: Denoiser,
+    x: Tensor,
+    sigmas: Tensor,
+    *,
+    callback: Callback | None = None,
+    final_denoise: bool = True,
 ) -> Tensor:
     """Cosmos-1.0 reference sampler: RES second-order Adams-Bashforth ("2ab") in ``x0`` form (spec §8.1).
 
@@ -106,7 +110,9 @@ def sample_res2ab(
     return x.to(dtype)
 
 
-def sample_euler(denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, callback: Callback | None = None) -> Tensor:
+def sample_euler(
+    denoiser: Denoiser, x: Tensor, sigmas: Tensor, *, callback: Callback | None = None
+) -> Tensor:
     """EDM first-order Euler ODE sampler (Karras et al. 2022, Algorithm 1 without the Heun correction).
 
     ``d = (x - D(x; s)) / s``; ``x <- x + (t - s) d`` for consecutive ``(s, t)`` in ``sigmas``. A final
@@ -163,7 +169,9 @@ SAMPLERS: dict[str, Callable[..., Tensor]] = {
 """Sampler functions by the names :meth:`DiffusionWFM.sample` accepts."""
 
 
-def sigmas_for(sampler: str, num_steps: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX) -> Tensor:
+def sigmas_for(
+    sampler: str, num_steps: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX
+) -> Tensor:
     """The schedule each named sampler is run with by default.
 
     ``res2ab``: the Cosmos-1.0 grid (``num_steps`` intervals ending at ``sigma_min``, followed by the
@@ -173,5 +181,3 @@ def sigmas_for(sampler: str, num_steps: int, sigma_min: float = SIGMA_MIN, sigma
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     sigmas = karras_sigmas(num_steps, sigma_min, sigma_max)
     return sigmas if sampler == "res2ab" else append_zero(sigmas)
-
-

@@ -52,7 +52,9 @@ class T5TextEncoder(nn.Module):
         try:
             from transformers import AutoTokenizer, T5EncoderModel
         except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError("T5TextEncoder needs transformers: pip install 'cosmos-diffusion[t5]'") from error
+            raise ImportError(
+                "T5TextEncoder needs transformers: pip install 'cosmos-diffusion[t5]'"
+            ) from error
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         encoder = T5EncoderModel.from_pretrained(name_or_path, torch_dtype=dtype)
         return cls(encoder, tokenizer, max_length=max_length).to(device or "cpu").eval()

@@ -129,7 +129,10 @@ def training_loss(
     core = getattr(net, "module", net)  # unwrapped DiT (accelerate/DDP wrap the forward only)
     cfg = core.config
     sigma = sample_training_sigma(
-        batch_size, p_mean=config.p_mean, p_std=config.p_std, generator=generator,
+        batch_size,
+        p_mean=config.p_mean,
+        p_std=config.p_std,
+        generator=generator,
         num_latent_frames=frames if config.adjust_video_noise else None,
     ).to(device)
     noise = torch.randn(x0.shape, generator=generator).to(device)
@@ -152,7 +155,10 @@ def training_loss(
         num_condition = torch.randint(0, max_k + 1, (batch_size,), generator=generator)
         dropped = torch.rand(batch_size, generator=generator) < config.condition_dropout
         num_condition = torch.where(dropped, torch.zeros_like(num_condition), num_condition)
-        log_aug = torch.randn(batch_size, generator=generator) * config.augment_log_sigma_std + config.augment_log_sigma_mean
+        log_aug = (
+            torch.randn(batch_size, generator=generator) * config.augment_log_sigma_std
+            + config.augment_log_sigma_mean
+        )
         cond = cond.replace(
             condition_latent=x0,
             num_condition_frames=num_condition.to(device),
@@ -167,7 +173,9 @@ def training_loss(
     return loss, {"loss": float(loss.detach()), "edm": float(plain)}
 
 
-def _prepare_batch(batch: dict[str, Any], tokenizer: Any, latent_statistics: Any, sigma_data: float, device) -> dict[str, Any]:
+def _prepare_batch(
+    batch: dict[str, Any], tokenizer: Any, latent_statistics: Any, sigma_data: float, device
+) -> dict[str, Any]:
     """Move tensors to ``device``; encode ``"video"`` into a normalised ``"latent"`` when needed."""
     out = {k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in batch.items()}
     if "latent" not in out:
@@ -187,7 +195,9 @@ class EMA:
 
     def __init__(self, net: torch.nn.Module, decay: float) -> None:
         self.decay = decay
-        self.shadow = {k: v.detach().float().clone() for k, v in net.state_dict().items() if v.is_floating_point()}
+        self.shadow = {
+            k: v.detach().float().clone() for k, v in net.state_dict().items() if v.is_floating_point()
+        }
 
     @torch.no_grad()
     def update(self, net: torch.nn.Module) -> None:
@@ -197,7 +207,9 @@ class EMA:
 
     def copy_to(self, net: torch.nn.Module) -> None:
         state = net.state_dict()
-        net.load_state_dict({k: self.shadow[k].to(v.dtype) if k in self.shadow else v for k, v in state.items()})
+        net.load_state_dict(
+            {k: self.shadow[k].to(v.dtype) if k in self.shadow else v for k, v in state.items()}
+        )
 
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
@@ -241,7 +253,11 @@ def train(
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accumulation
     )
-    trainable = [p for name, p in net.named_parameters() if config.uncertainty_weighting or not name.startswith("logvar.")]
+    trainable = [
+        p
+        for name, p in net.named_parameters()
+        if config.uncertainty_weighting or not name.startswith("logvar.")
+    ]
     optimizer = torch.optim.AdamW(
         trainable, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas, eps=config.eps
     )
@@ -264,10 +280,14 @@ def train(
         bar = tqdm(total=config.steps, initial=start_step, desc="training", unit="step")
     started = time.perf_counter()
     for step in range(start_step, config.steps):
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step * (accelerator.num_processes) + accelerator.process_index)
+        generator = torch.Generator().manual_seed(
+            config.seed * 1_000_003 + step * (accelerator.num_processes) + accelerator.process_index
+        )
         stats_sum = {"loss": 0.0, "edm": 0.0}
         for _ in range(config.grad_accumulation):
-            batch = _prepare_batch(next(iterator), tokenizer, latent_statistics, sigma_data, accelerator.device)
+            batch = _prepare_batch(
+                next(iterator), tokenizer, latent_statistics, sigma_data, accelerator.device
+            )
             with accelerator.accumulate(model), accelerator.autocast():
                 loss, stats = training_loss(model, batch, config, generator, sigma_data=sigma_data)
                 accelerator.backward(loss)
@@ -285,13 +305,20 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{stats_sum['loss']:.4f}")
         if done % config.log_every == 0 or done == config.steps:
-            record = {"step": done, **stats_sum, "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
+            record = {
+                "step": done,
+                **stats_sum,
+                "lr": scheduler.get_last_lr()[0],
+                "seconds": time.perf_counter() - started,
+            }
             history.append(record)
             if callback is not None:
                 callback(record)
         if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps:
             if accelerator.is_main_process:
-                save_checkpoint(output_dir, done, accelerator.unwrap_model(model), optimizer, scheduler, ema, config)
+                save_checkpoint(
+                    output_dir, done, accelerator.unwrap_model(model), optimizer, scheduler, ema, config
+                )
                 _prune_checkpoints(output_dir, config.keep_checkpoints)
             accelerator.wait_for_everyone()
     if bar is not None:
@@ -311,7 +338,13 @@ def _cycle(data: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def save_checkpoint(
-    output_dir: Path, step: int, net: DiT, optimizer: Any, scheduler: Any, ema: EMA | None, config: TrainConfig
+    output_dir: Path,
+    step: int,
+    net: DiT,
+    optimizer: Any,
+    scheduler: Any,
+    ema: EMA | None,
+    config: TrainConfig,
 ) -> Path:
     """Write ``checkpoint-<step>/``: ``dit/`` and ``ema/`` in our layout, ``training_state.pt``, ``train_config.json``."""
     folder = output_dir / f"checkpoint-{step}"
@@ -335,7 +368,11 @@ def _load_checkpoint(folder: Path, net: DiT, optimizer: Any, scheduler: Any, ema
     """Restore weights, EMA, optimizer and scheduler from ``folder``; return its step."""
     from cosmos.core import load_state_dict_file
 
-    state = load_state_dict_file(folder / "dit" / "model.safetensors") if (folder / "dit" / "model.safetensors").exists() else DiT.from_pretrained(folder / "dit").state_dict()
+    state = (
+        load_state_dict_file(folder / "dit" / "model.safetensors")
+        if (folder / "dit" / "model.safetensors").exists()
+        else DiT.from_pretrained(folder / "dit").state_dict()
+    )
     net.load_state_dict(state)
     training_state = torch.load(folder / "training_state.pt", map_location="cpu", weights_only=True)
     optimizer.load_state_dict(training_state["optimizer"])
@@ -377,7 +414,15 @@ def moving_square_videos(
     return videos, velocity.float()
 
 
-def evaluate_loss(net: DiT, latents: Tensor, *, num_sigmas: int = 8, seed: int = 0, sigma_data: float = SIGMA_DATA, text_dim: int | None = None) -> float:
+def evaluate_loss(
+    net: DiT,
+    latents: Tensor,
+    *,
+    num_sigmas: int = 8,
+    seed: int = 0,
+    sigma_data: float = SIGMA_DATA,
+    text_dim: int | None = None,
+) -> float:
     """Plain EDM-weighted denoising error at fixed log-spaced sigmas and fixed noise (for loss curves)."""
     generator = torch.Generator().manual_seed(seed)
     sigmas = torch.logspace(math.log10(0.05), math.log10(5.0), num_sigmas)
@@ -392,7 +437,8 @@ def evaluate_loss(net: DiT, latents: Tensor, *, num_sigmas: int = 8, seed: int =
             cond = Conditioning(latents.new_zeros(latents.shape[0], 1, channels))
             if net.config.condition_mask:
                 cond = cond.replace(
-                    condition_latent=latents, num_condition_frames=torch.zeros(latents.shape[0], dtype=torch.int64),
+                    condition_latent=latents,
+                    num_condition_frames=torch.zeros(latents.shape[0], dtype=torch.int64),
                     augment_noise=torch.zeros_like(latents),
                 )
             x0 = denoise(net, latents + sigma_value * noise, sigma, cond, sigma_data=sigma_data)

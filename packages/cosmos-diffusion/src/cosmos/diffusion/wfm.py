@@ -73,7 +73,9 @@ class DiffusionWFM(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(tokenizer, VideoTokenizer):
-            raise TypeError(f"tokenizer must satisfy cosmos.core.VideoTokenizer, got {type(tokenizer).__name__}")
+            raise TypeError(
+                f"tokenizer must satisfy cosmos.core.VideoTokenizer, got {type(tokenizer).__name__}"
+            )
         latent_channels = getattr(tokenizer, "latent_channels", None)
         if latent_channels is not None and latent_channels != net.config.latent_channels:
             raise ShapeError(
@@ -112,7 +114,9 @@ class DiffusionWFM(nn.Module):
         if self.latent_statistics is not None:
             z = self.latent_statistics.denormalize(z, self.sigma_data)
         wrapped = Latent(
-            z, temporal_compression=self.tokenizer.temporal_compression, spatial_compression=self.tokenizer.spatial_compression
+            z,
+            temporal_compression=self.tokenizer.temporal_compression,
+            spatial_compression=self.tokenizer.spatial_compression,
         )
         return self.tokenizer.decode(wrapped).float().clamp(-1, 1)
 
@@ -153,19 +157,25 @@ class DiffusionWFM(nn.Module):
             if not prompts or not all(isinstance(p, str) for p in prompts):
                 raise ValueError("prompt must be a string or a non-empty list of strings")
             if self.text_encoder is None:
-                raise ValueError("this DiffusionWFM has no text encoder: pass text_embeddings [B, S, C] instead")
+                raise ValueError(
+                    "this DiffusionWFM has no text encoder: pass text_embeddings [B, S, C] instead"
+                )
             return self.text_encoder.encode(prompts).float(), prompts
         embeddings = text_embeddings
         if embeddings.ndim == 2:
             embeddings = embeddings[None]
         channels = self.net.config.crossattn_channels
         if embeddings.ndim != 3 or embeddings.shape[-1] != channels:
-            raise ShapeError(f"text_embeddings must be [B, S, {channels}], got {tuple(text_embeddings.shape)}")
+            raise ShapeError(
+                f"text_embeddings must be [B, S, {channels}], got {tuple(text_embeddings.shape)}"
+            )
         if not torch.isfinite(embeddings).all():
             raise ShapeError("text_embeddings contain NaN or inf")
         return embeddings.float(), None
 
-    def _per_sample(self, name: str, value: Tensor | None, batch: int, trailing: tuple[int, ...]) -> Tensor | None:
+    def _per_sample(
+        self, name: str, value: Tensor | None, batch: int, trailing: tuple[int, ...]
+    ) -> Tensor | None:
         """Check ``value`` is ``[B, *trailing]`` or ``[*trailing]`` (broadcast), finite; return ``[B, *trailing]``."""
         if value is None:
             return None
@@ -173,13 +183,21 @@ class DiffusionWFM(nn.Module):
         if tuple(value.shape) == trailing:
             value = value[None].expand(batch, *trailing)
         if tuple(value.shape) != (batch, *trailing):
-            raise ShapeError(f"{name} must be [{batch}, {', '.join(map(str, trailing))}] (or without the batch dim), got {tuple(value.shape)}")
+            raise ShapeError(
+                f"{name} must be [{batch}, {', '.join(map(str, trailing))}] (or without the batch dim), got {tuple(value.shape)}"
+            )
         if not torch.isfinite(value).all():
             raise ShapeError(f"{name} contains NaN or inf")
         return value
 
     def _condition_video(
-        self, video: Tensor, batch: int, num_input_frames: int | None, num_frames: int, height: int, width: int
+        self,
+        video: Tensor,
+        batch: int,
+        num_input_frames: int | None,
+        num_frames: int,
+        height: int,
+        width: int,
     ) -> tuple[Tensor, int, int]:
         """Input frames -> ``(condition latent [B, C, T', H', W'], K latent frames, N pixel frames)`` (spec §9)."""
         from cosmos.core import resize_video
@@ -287,16 +305,25 @@ class DiffusionWFM(nn.Module):
             raise ShapeError("action given, but this model has no action conditioning")
         if config.action_dim:
             if action is None:
-                raise ShapeError(f"this model is action-conditioned: pass action [B, {config.action_frames}, {config.action_dim}]")
+                raise ShapeError(
+                    f"this model is action-conditioned: pass action [B, {config.action_frames}, {config.action_dim}]"
+                )
             action = self._per_sample("action", action, batch, (config.action_frames, config.action_dim))
         if camera is not None and not config.camera_channels:
             raise ShapeError("camera given, but this model has no camera channels")
         if config.camera_channels:
             if camera is None:
-                raise ShapeError(f"this model is camera-conditioned: pass camera rays [B, 6, {lat_t}, {lat_h}, {lat_w}]")
+                raise ShapeError(
+                    f"this model is camera-conditioned: pass camera rays [B, 6, {lat_t}, {lat_h}, {lat_w}]"
+                )
             camera = self._per_sample("camera", camera, batch, (config.camera_channels, lat_t, lat_h, lat_w))
 
-        if prompts is not None and negative_text_embeddings is None and negative_prompt is not None and guidance != 0:
+        if (
+            prompts is not None
+            and negative_text_embeddings is None
+            and negative_prompt is not None
+            and guidance != 0
+        ):
             negative = self.text_encoder.encode([negative_prompt] * batch).float()
         elif negative_text_embeddings is not None:
             negative = negative_text_embeddings.float()
@@ -305,7 +332,9 @@ class DiffusionWFM(nn.Module):
             if negative.shape[0] == 1:
                 negative = negative.expand(batch, -1, -1)
             if negative.shape != embeddings.shape:
-                raise ShapeError(f"negative_text_embeddings {tuple(negative.shape)} must match {tuple(embeddings.shape)}")
+                raise ShapeError(
+                    f"negative_text_embeddings {tuple(negative.shape)} must match {tuple(embeddings.shape)}"
+                )
         else:
             negative = torch.zeros_like(embeddings)
         timings["text"] = time.perf_counter() - start
@@ -320,7 +349,9 @@ class DiffusionWFM(nn.Module):
         )
         if video is not None:
             start = time.perf_counter()
-            condition_latent, num_condition, _ = self._condition_video(video, batch, num_input_frames, num_frames, height, width)
+            condition_latent, num_condition, _ = self._condition_video(
+                video, batch, num_input_frames, num_frames, height, width
+            )
             cond = cond.replace(
                 condition_latent=condition_latent.to(device),
                 num_condition_frames=torch.full((batch,), num_condition, dtype=torch.int64, device=device),
@@ -458,6 +489,8 @@ def _load_tokenizer(folder: Path, device: Any) -> VideoTokenizer:
             try:
                 from cosmos.tokenizer import CausalVideoTokenizer
             except ImportError as error:
-                raise CheckpointError(f"{folder / sub} needs cosmos-tokenizer to load; or pass tokenizer=") from error
+                raise CheckpointError(
+                    f"{folder / sub} needs cosmos-tokenizer to load; or pass tokenizer="
+                ) from error
             return CausalVideoTokenizer.from_pretrained(folder / sub, device=device)
     raise CheckpointError(f"no tokenizer in {folder} (looked for tokenizer/ and vae/): pass tokenizer=")
