@@ -70,9 +70,10 @@ def _install_torchvision_shim() -> None:
 
 
 def build_models(args, device, dtype):
+    from diffusers import CosmosTransformer3DModel
+
     from cosmos.diffusion import DiT
     from cosmos.diffusion.checkpoints import DiffusersDiTAdapter, fresh_logvar_state
-    from diffusers import CosmosTransformer3DModel
 
     _install_torchvision_shim()
     torch.manual_seed(0)

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import torch
+
 from cosmos.core.testing import fixture_path, load_fixture_tensors
 
 

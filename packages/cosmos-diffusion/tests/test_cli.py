@@ -4,9 +4,10 @@ import shutil
 
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cosmos.diffusion import DiT, DiTConfig
 from cosmos.diffusion.cli import main
-from safetensors.torch import save_file
 
 
 def test_convert_official_model_pt(tmp_path, net_kwargs, tensors):

@@ -5,11 +5,12 @@ import json
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.diffusion import PRESETS, DiT, DiTConfig
 from cosmos.diffusion.checkpoints import DiffusersDiTAdapter, OfficialDiTAdapter, to_diffusers, to_official
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 TINY = DiTConfig(model_channels=64, num_blocks=2, num_heads=2, crossattn_channels=16, adaln_lora_dim=8)
 

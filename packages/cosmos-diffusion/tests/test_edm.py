@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from cosmos.diffusion.edm import (
     UncertaintyWeight,
     edm_loss,

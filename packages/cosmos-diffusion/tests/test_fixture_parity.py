@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from cosmos.diffusion import DiT
 from cosmos.diffusion.denoiser import Conditioning, denoise, guided_denoiser, video2world_input
 from cosmos.diffusion.samplers import karras_sigmas, sample_res2ab

@@ -1,8 +1,9 @@
 import pytest
 import torch
-from cosmos.diffusion.position import apply_rope, rope_angles, rope_axis_angles, rope_axis_dims
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cosmos.diffusion.position import apply_rope, rope_angles, rope_axis_angles, rope_axis_dims
 
 SCALES = {"r211": (2.0, 1.0, 1.0), "r222": (2.0, 2.0, 2.0)}
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from cosmos.diffusion.samplers import (
     append_zero,
     karras_sigmas,

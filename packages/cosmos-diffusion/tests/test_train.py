@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+
 from cosmos.diffusion import DiT, DiTConfig
 from cosmos.diffusion.train import (
     TrainConfig,

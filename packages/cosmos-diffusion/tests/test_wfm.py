@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.diffusion import DiT, DiTConfig
 from cosmos.diffusion.camera import plucker_rays
@@ -251,8 +252,9 @@ def test_from_pretrained_official_and_diffusers_layouts(
     )
     with torch.no_grad():
         torch.testing.assert_close(wfm.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
-    from cosmos.diffusion.checkpoints import to_diffusers
     from safetensors.torch import save_file
+
+    from cosmos.diffusion.checkpoints import to_diffusers
 
     (tmp_path / "pipe" / "transformer").mkdir(parents=True)
     save_file(

@@ -9,8 +9,9 @@ unit direction ``d = normalize(R K^-1 [u, v, 1]^T)`` from the centre ``o``; its 
 from __future__ import annotations
 
 import torch
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 
 def plucker_rays(intrinsics: Tensor, cam_to_world: Tensor, height: int, width: int) -> Tensor:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from cosmos.core import CheckpointError, StateDictAdapter, load_state_dict_file
 from torch import Tensor
+
+from cosmos.core import CheckpointError, StateDictAdapter, load_state_dict_file
 
 _SUB = {"0": "self_attn", "1": "cross_attn", "2": "mlp"}
 _DIFFUSERS_SUB = {"1": "self_attn", "2": "cross_attn", "3": "mlp"}

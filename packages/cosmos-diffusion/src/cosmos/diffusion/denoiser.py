@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 from .edm import SIGMA_DATA, edm_scalings, expand_like
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from cosmos.core import PretrainedMixin, ShapeError, attention
 from einops import rearrange
 from torch import Tensor, nn
+
+from cosmos.core import PretrainedMixin, ShapeError, attention
 
 from .edm import UncertaintyWeight
 from .position import LearnablePosEmbed, apply_rope, rope_angles

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 from .denoiser import Conditioning, denoise
 from .dit import DiT

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from cosmos.core import CheckpointError, Latent, ShapeError, VideoTokenizer, check_video
 from torch import Tensor, nn
+
+from cosmos.core import CheckpointError, Latent, ShapeError, VideoTokenizer, check_video
 
 from .denoiser import Conditioning, guided_denoiser
 from .dit import PRESETS, DiT
