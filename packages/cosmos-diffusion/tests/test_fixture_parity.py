@@ -180,7 +180,9 @@ def test_five_step_sampling(fixture_net, tensors, check, fixture_name):
 
 def test_bfloat16_network_is_within_bf16_noise(official_folder, net_kwargs, tensors, fixture_name):
     """A bf16 load of the released model.pt stays at the reference's own bf16-vs-f64 gap (README: 7.8e-3 / 8.1e-3)."""
-    net = DiT.from_pretrained(official_folder(fixture_name, "model.pt"), config=net_kwargs(fixture_name), dtype=torch.bfloat16)
+    net = DiT.from_pretrained(
+        official_folder(fixture_name, "model.pt"), config=net_kwargs(fixture_name), dtype=torch.bfloat16
+    )
     assert net.patch_embed.weight.dtype == torch.bfloat16
     data = tensors(f"{fixture_name}.net.safetensors")
     with torch.no_grad():

@@ -113,3 +113,34 @@ def test_video2world_action_training_loss(standin_tokenizer):
     assert net.action_embed.to_adaln_lora[-1].weight.grad.abs().sum() > 0
     with pytest.raises(Exception, match="NaN"):
         training_loss(net, {"latent": latent * float("nan")}, TrainConfig(), generator)
+
+
+def test_clip_batches_from_curated_samples():
+    from cosmos.diffusion.train import clip_batches
+
+    def sample(frames, with_text=True):
+        out = {
+            "video": torch.rand(3, frames, 24, 40) * 2 - 1,
+            "fps": 5.0,
+            "actions": torch.randn(frames - 1, 7),
+        }
+        if with_text:
+            out["t5_xxl"] = [torch.randn(7, 16).half(), torch.randn(3, 16).half()]
+        return out
+
+    samples = [sample(9), sample(5), sample(12), sample(9, with_text=False), sample(9)]
+    batches = list(
+        clip_batches(
+            samples, batch_size=2, num_frames=9, height=32, width=32, action_frames=1, text_tokens=10
+        )
+    )
+    assert len(batches) == 2  # the 5-frame clip is skipped
+    first = batches[0]
+    assert (
+        first["video"].shape == (2, 3, 9, 32, 32)
+        and first["action"].shape == (2, 1, 7)
+        and first["fps"] == 5.0
+    )
+    assert first["text_embeddings"].shape == (2, 10, 16) and torch.all(first["text_embeddings"][:, 7:] == 0)
+    assert "text_embeddings" not in batches[1]  # one clip of the batch has no caption embedding
+    torch.testing.assert_close(first["action"][0, 0], samples[0]["actions"][0])

@@ -394,6 +394,67 @@ def _prune_checkpoints(output_dir: Path, keep: int) -> None:
         shutil.rmtree(old)
 
 
+def clip_batches(
+    samples: Iterable[dict[str, Any]],
+    *,
+    batch_size: int,
+    num_frames: int,
+    height: int | None = None,
+    width: int | None = None,
+    action_frames: int = 0,
+    text_tokens: int = 512,
+) -> Iterator[dict[str, Any]]:
+    """Group per-clip samples (e.g. ``cosmos.curate.shards.iter_samples``) into training batches.
+
+    Each sample is a dict with ``"video"`` float ``[3, T, H, W]`` in [-1, 1] and optionally ``"fps"``,
+    ``"actions"`` ``[T - 1, 7]`` (one per frame transition) and ``"t5_xxl"`` (a list of ``[L, D]`` text
+    embeddings, one per caption window). Clips shorter than ``num_frames`` are skipped; longer ones give
+    their first ``num_frames`` frames (use ``1 + k * temporal_compression``), resized to ``height x width``
+    when given. ``action_frames > 0`` keeps the first that many actions; the first caption's embedding is
+    zero-padded or cut to ``text_tokens`` rows (T5 padding rows are zeros, spec §6).
+
+    Yields:
+        ``{"video": [B, 3, num_frames, H, W], "fps": float, optional "action": [B, A, 7],
+        optional "text_embeddings": [B, text_tokens, D]}`` (text only when every clip of the batch has it).
+    """
+    from cosmos.core import resize_video
+
+    pending: list[dict[str, Any]] = []
+    for sample in samples:
+        video = torch.as_tensor(sample["video"]).float()
+        if video.ndim != 4 or video.shape[0] != 3:
+            raise ShapeError(f"sample video must be [3, T, H, W], got {tuple(video.shape)}")
+        if video.shape[1] < num_frames:
+            continue
+        video = video[:, :num_frames]
+        if height is not None and width is not None and video.shape[-2:] != (height, width):
+            video = resize_video(video[None], (height, width))[0]
+        item: dict[str, Any] = {"video": video, "fps": float(sample.get("fps", 24.0))}
+        if action_frames:
+            actions = sample.get("actions")
+            if actions is None or len(actions) < action_frames:
+                continue
+            item["action"] = torch.as_tensor(actions[:action_frames]).float()
+        embeddings = sample.get("t5_xxl")
+        if embeddings is not None and len(embeddings):
+            text = torch.as_tensor(embeddings[0]).float()[:text_tokens]
+            item["text_embeddings"] = torch.cat(
+                [text, text.new_zeros(text_tokens - text.shape[0], text.shape[1])]
+            )
+        pending.append(item)
+        if len(pending) == batch_size:
+            batch: dict[str, Any] = {
+                "video": torch.stack([p["video"] for p in pending]),
+                "fps": pending[0]["fps"],
+            }
+            if action_frames:
+                batch["action"] = torch.stack([p["action"] for p in pending])
+            if all("text_embeddings" in p for p in pending):
+                batch["text_embeddings"] = torch.stack([p["text_embeddings"] for p in pending])
+            yield batch
+            pending = []
+
+
 def moving_square_videos(
     num_videos: int, *, num_frames: int = 9, size: int = 32, square: int = 8, seed: int = 0
 ) -> tuple[Tensor, Tensor]:
