@@ -329,13 +329,22 @@ def train(
 
 
 def _cycle(data: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Repeat a re-iterable (list, DataLoader) forever; a one-shot iterator may run out, with a clear error."""
+    one_shot = iter(data) is data
+    passes = 0
     while True:
-        empty = True
+        count = 0
         for batch in data:
-            empty = False
+            count += 1
             yield batch
-        if empty:
-            raise ValueError("the training data iterable is empty")
+        passes += 1
+        if count == 0:
+            raise ValueError("the training data ran out" if passes > 1 else "the training data iterable is empty")
+        if one_shot:
+            raise ValueError(
+                f"the training data iterator ran out after {count} batches: pass a re-iterable "
+                "(a list, a DataLoader or an object with __iter__) or more data"
+            )
 
 
 def save_checkpoint(
