@@ -144,3 +144,12 @@ def test_clip_batches_from_curated_samples():
     assert first["text_embeddings"].shape == (2, 10, 16) and torch.all(first["text_embeddings"][:, 7:] == 0)
     assert "text_embeddings" not in batches[1]  # one clip of the batch has no caption embedding
     torch.testing.assert_close(first["action"][0, 0], samples[0]["actions"][0])
+
+
+def test_one_shot_iterator_runs_out_with_clear_error(standin_tokenizer, tmp_path):
+    tokenizer = standin_tokenizer()
+    data = _data(tokenizer, batch_size=2, num_batches=1)
+    with pytest.raises(ValueError, match="ran out after 1 batches"):
+        train(DiT(TINY), iter(data), TrainConfig(steps=2), output_dir=tmp_path, tokenizer=tokenizer, progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        train(DiT(TINY), [], TrainConfig(steps=1), output_dir=tmp_path / "e", tokenizer=tokenizer, progress=False)
