@@ -31,6 +31,16 @@ def _check(
         assert error <= rel_l2, f"{name}: rel-L2 {error:.3e} > {rel_l2:.1e}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def single_thread():
+    """The tests run tiny models whose ops are far too small to split across threads; on a busy machine
+    intra-op threads only add synchronisation stalls (the training test went from 10 s to 120 s with 2)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def check():
     return _check
