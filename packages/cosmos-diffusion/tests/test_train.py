@@ -150,6 +150,38 @@ def test_one_shot_iterator_runs_out_with_clear_error(standin_tokenizer, tmp_path
     tokenizer = standin_tokenizer()
     data = _data(tokenizer, batch_size=2, num_batches=1)
     with pytest.raises(ValueError, match="ran out after 1 batches"):
-        train(DiT(TINY), iter(data), TrainConfig(steps=2), output_dir=tmp_path, tokenizer=tokenizer, progress=False)
+        train(
+            DiT(TINY),
+            iter(data),
+            TrainConfig(steps=2),
+            output_dir=tmp_path,
+            tokenizer=tokenizer,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="empty"):
-        train(DiT(TINY), [], TrainConfig(steps=1), output_dir=tmp_path / "e", tokenizer=tokenizer, progress=False)
+        train(
+            DiT(TINY),
+            [],
+            TrainConfig(steps=1),
+            output_dir=tmp_path / "e",
+            tokenizer=tokenizer,
+            progress=False,
+        )
+
+
+def test_camera_conditioned_training_loss(standin_tokenizer):
+    from cosmos.diffusion.camera import plucker_rays
+
+    tokenizer = standin_tokenizer()
+    net = DiT(dataclasses.replace(TINY, condition_mask=True, camera_channels=6)).train()
+    videos, _ = moving_square_videos(2, num_frames=9, size=32)
+    latent = tokenizer.encode(videos).z  # [2, 4, 3, 8, 8]
+    intrinsics = torch.tensor([[8.0, 0, 4], [0, 8.0, 4], [0, 0, 1]]).expand(2, 3, 3, 3)
+    poses = torch.eye(4).repeat(2, 3, 1, 1)
+    poses[:, :, 2, 3] = torch.linspace(0, 1, 3)
+    batch = {"latent": latent, "camera": plucker_rays(intrinsics, poses, 8, 8)}
+    loss, _ = training_loss(net, batch, TrainConfig(), torch.Generator().manual_seed(0))
+    loss.backward()
+    # the 6 Plücker channels feed the patch embed: their weights receive gradient
+    patch_grad = net.patch_embed.weight.grad.reshape(net.config.model_channels, net.config.in_channels, -1)
+    assert patch_grad[:, 5:11].abs().sum() > 0
