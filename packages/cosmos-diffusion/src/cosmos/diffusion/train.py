@@ -57,7 +57,9 @@ class TrainConfig:
         adjust_video_noise: multiply sigma by ``sqrt(T')`` (the Video2World post-training option).
         text_dropout: probability of zeroing a sample's text embedding (CFG training).
         max_condition_frames: Video2World: K ~ U{0..max} conditioning latent frames (model needs a condition mask).
-        condition_dropout: Video2World: probability of dropping the conditioning (K = 0) for a sample.
+        condition_dropout: Video2World: probability of dropping the conditioning for a sample. Dropping sets
+            K = 0 (zero mask channel, no frames inserted or replaced); the reference's "video_cond_bool" drop
+            also zeroes the conditioning region of the input, which K = 0 leaves as the noisy latent.
         augment_log_sigma_mean, augment_log_sigma_std: ``ln sigma_aug ~ N(mean, std^2)`` for conditioning frames.
         uncertainty_weighting: learn ``u(sigma)`` (the logvar head); off = plain EDM weighting.
         checkpoint_every: save a checkpoint every N steps (0 = only at the end).
