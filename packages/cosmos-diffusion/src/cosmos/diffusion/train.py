@@ -341,7 +341,9 @@ def _cycle(data: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield batch
         passes += 1
         if count == 0:
-            raise ValueError("the training data ran out" if passes > 1 else "the training data iterable is empty")
+            raise ValueError(
+                "the training data ran out" if passes > 1 else "the training data iterable is empty"
+            )
         if one_shot:
             raise ValueError(
                 f"the training data iterator ran out after {count} batches: pass a re-iterable "

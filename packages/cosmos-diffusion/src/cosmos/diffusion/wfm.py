@@ -148,9 +148,10 @@ class DiffusionWFM(nn.Module):
     # ------------------------------------------------------------------------------------------
     # sampling
     # ------------------------------------------------------------------------------------------
-    def _text_embeddings(
+    def _text_inputs(
         self, prompt: str | Sequence[str] | None, text_embeddings: Tensor | None
-    ) -> tuple[Tensor, list[str] | None]:
+    ) -> tuple[list[str] | None, Tensor | None]:
+        """Validate ``prompt`` xor ``text_embeddings``; return ``(prompts, embeddings [B, S, C])`` (one is None)."""
         if (prompt is None) == (text_embeddings is None):
             raise ValueError("pass exactly one of prompt and text_embeddings")
         if prompt is not None:
@@ -161,7 +162,7 @@ class DiffusionWFM(nn.Module):
                 raise ValueError(
                     "this DiffusionWFM has no text encoder: pass text_embeddings [B, S, C] instead"
                 )
-            return self.text_encoder.encode(prompts).float(), prompts
+            return prompts, None
         embeddings = text_embeddings
         if embeddings.ndim == 2:
             embeddings = embeddings[None]
@@ -172,7 +173,7 @@ class DiffusionWFM(nn.Module):
             )
         if not torch.isfinite(embeddings).all():
             raise ShapeError("text_embeddings contain NaN or inf")
-        return embeddings.float(), None
+        return None, embeddings.float()
 
     def _per_sample(
         self, name: str, value: Tensor | None, batch: int, trailing: tuple[int, ...]
@@ -292,8 +293,8 @@ class DiffusionWFM(nn.Module):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
         config = self.net.config
-        embeddings, prompts = self._text_embeddings(prompt, text_embeddings)
-        batch = embeddings.shape[0]
+        prompts, embeddings = self._text_inputs(prompt, text_embeddings)
+        batch = len(prompts) if prompts is not None else embeddings.shape[0]
         seeds = [seed + b for b in range(batch)] if isinstance(seed, int) else [int(s) for s in seed]
         if len(seeds) != batch:
             raise ValueError(f"got {len(seeds)} seeds for {batch} samples")
@@ -319,6 +320,8 @@ class DiffusionWFM(nn.Module):
                 )
             camera = self._per_sample("camera", camera, batch, (config.camera_channels, lat_t, lat_h, lat_w))
 
+        if prompts is not None:  # all inputs are valid: now run the (expensive) text encoder
+            embeddings = self.text_encoder.encode(prompts).float()
         if (
             prompts is not None
             and negative_text_embeddings is None
