@@ -49,7 +49,7 @@ def test_loss_drops_and_resume(standin_tokenizer, tmp_path):
     before = evaluate_loss(net, latents)
     history = train(net, data, config, output_dir=tmp_path / "run", tokenizer=tokenizer, progress=False)
     after = evaluate_loss(net, latents)
-    assert after < 0.35 * before, (before, after)
+    assert after < 0.2 * before, (before, after)  # measured: 5.53 -> 0.28
     assert history[-1]["step"] == 300 and history[-1]["loss"] < history[0]["loss"]
     checkpoint = latest_checkpoint(tmp_path / "run")
     assert checkpoint.name == "checkpoint-300"
