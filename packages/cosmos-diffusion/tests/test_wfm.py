@@ -287,3 +287,32 @@ def test_from_pretrained_official_and_diffusers_layouts(
     from_diffusers = DiffusionWFM.from_pretrained(tmp_path / "pipe", tokenizer=tokenizer)
     with torch.no_grad():
         torch.testing.assert_close(from_diffusers.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
+
+
+def test_finds_nvidia_sibling_tokenizer_folder(tmp_path, net_kwargs):
+    """NVIDIA's checkpoint layout: <dir>/Cosmos-1.0-Diffusion-*/model.pt beside <dir>/Cosmos-1.0-Tokenizer-CV8x8x8/."""
+    import shutil
+
+    from cosmos.core.testing import fixture_path
+
+    tokenizer_module = pytest.importorskip("cosmos.tokenizer")
+    config = tokenizer_module.TokenizerConfig(
+        kind="CV",
+        channels=4,
+        channels_mult=(2, 4, 4),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16,
+        patch_size=4,
+        spatial_compression=8,
+        temporal_compression=8,
+    )
+    tokenizer_module.CausalVideoTokenizer(config).save_pretrained(tmp_path / "Cosmos-1.0-Tokenizer-CV8x8x8")
+    (tmp_path / "my-t2w").mkdir()
+    shutil.copy(fixture_path("diffusion", "t2w_tiny.model.pt"), tmp_path / "my-t2w" / "model.pt")
+    wfm = DiffusionWFM.from_pretrained(tmp_path / "my-t2w", config=net_kwargs("t2w_tiny"))
+    assert isinstance(wfm.tokenizer, tokenizer_module.CausalVideoTokenizer)
+    out = wfm.sample(
+        text_embeddings=torch.randn(1, 8, 32), num_frames=9, height=32, width=32, num_steps=1, progress=False
+    )
+    assert out.shape == (1, 3, 9, 32, 32)

@@ -419,8 +419,8 @@ class DiffusionWFM(nn.Module):
           preset named like the folder unless ``config`` is given.
         * diffusers: a folder with ``transformer/`` (and ``vae/config.json`` holding ``latents_mean/std``).
 
-        A tokenizer is taken from ``tokenizer=``, else loaded with ``cosmos.tokenizer`` from ``tokenizer/``
-        or ``vae/`` inside the folder.
+        A tokenizer is taken from ``tokenizer=``, else loaded with ``cosmos.tokenizer`` from ``tokenizer/`` or
+        ``vae/`` inside the folder, or NVIDIA's ``Cosmos-1.0-Tokenizer-CV8x8x8`` folder beside it.
 
         Raises:
             CheckpointError: no weights, unknown layout, no tokenizer found.
@@ -435,8 +435,12 @@ class DiffusionWFM(nn.Module):
         elif (folder / "transformer").is_dir():
             net = DiT.from_pretrained(folder / "transformer", config=config, device=device, dtype=dtype)
         else:
-            if config is None and folder.name in PRESETS:
-                config = folder.name
+            if config is None:
+                # NVIDIA's folders and Hub repos are named after the checkpoint: use the preset of that name
+                for candidate in (folder.name, Path(str(name_or_path)).name):
+                    if candidate in PRESETS:
+                        config = candidate
+                        break
             net = DiT.from_pretrained(folder, config=config, device=device, dtype=dtype)
         if latent_statistics is None:
             latent_statistics = _load_latent_statistics(folder)
@@ -487,8 +491,17 @@ def _load_latent_statistics(folder: Path) -> Any:
         return None
 
 
+TOKENIZER_FOLDERS = (
+    "tokenizer",
+    "vae",
+    "../Cosmos-1.0-Tokenizer-CV8x8x8",
+    "../Cosmos-Tokenize1-CV8x8x8-720p",
+)
+"""Where :meth:`DiffusionWFM.from_pretrained` looks for a tokenizer: ours, diffusers', NVIDIA's sibling folders."""
+
+
 def _load_tokenizer(folder: Path, device: Any) -> VideoTokenizer:
-    for sub in ("tokenizer", "vae"):
+    for sub in TOKENIZER_FOLDERS:
         if (folder / sub).is_dir():
             try:
                 from cosmos.tokenizer import CausalVideoTokenizer
@@ -497,4 +510,6 @@ def _load_tokenizer(folder: Path, device: Any) -> VideoTokenizer:
                     f"{folder / sub} needs cosmos-tokenizer to load; or pass tokenizer="
                 ) from error
             return CausalVideoTokenizer.from_pretrained(folder / sub, device=device)
-    raise CheckpointError(f"no tokenizer in {folder} (looked for tokenizer/ and vae/): pass tokenizer=")
+    raise CheckpointError(
+        f"no tokenizer found for {folder} (looked for {', '.join(TOKENIZER_FOLDERS)}): pass tokenizer="
+    )
