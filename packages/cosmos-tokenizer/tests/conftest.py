@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer, ImageTokenizer, TokenizerConfig
 

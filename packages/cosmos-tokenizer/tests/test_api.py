@@ -6,6 +6,8 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cosmos.core import Latent, TokenGrid, VideoTokenizer
 from cosmos.core.testing import assert_close, load_fixture_tensors
 from cosmos.tokenizer import (
@@ -17,7 +19,6 @@ from cosmos.tokenizer import (
     load_tokenizer,
 )
 from cosmos.tokenizer.checkpoints import diffusers_name
-from safetensors.torch import save_file
 
 from .conftest import load_fixture_model, tiny_image_config, tiny_video_config
 
@@ -80,28 +81,55 @@ def test_pad_and_crop_back(cv, dv, random_video):
 def test_chunked_equals_one_pass_within_one_window(cv, random_video):
     video = random_video(frames=17, height=16, width=16)
     one_pass = cv.encode(video).z
-    assert_close(cv.encode(video, chunk_size=17).z, one_pass, atol=0, name="single window")
-    assert_close(cv.encode(video, chunk_size=33).z, one_pass, atol=0, name="window longer than clip")
+    for streaming in (True, False):
+        assert_close(
+            cv.encode(video, chunk_size=17, streaming=streaming).z, one_pass, atol=0, name="one chunk"
+        )
+        assert_close(
+            cv.encode(video, chunk_size=33, streaming=streaming).z, one_pass, atol=0, name="long chunk"
+        )
 
 
-def test_chunked_first_window_is_exact_and_shapes_match(cv, random_video):
+def test_streaming_chunks_equal_one_pass(cv, dv, random_video):
+    video = random_video(frames=33, height=16, width=16)
+    latent = cv.encode(video)
+    for chunk in (9, 17, 25):
+        chunked = cv.encode(video, chunk_size=chunk, progress=False)
+        assert_close(chunked.z, latent.z, atol=1e-5, name=f"encode chunk {chunk}")
+        assert_close(
+            cv.decode(latent, chunk_size=chunk), cv.decode(latent), atol=1e-5, name=f"decode chunk {chunk}"
+        )
+    tokens = dv.encode(random_video(frames=33, height=32, width=32))
+    streamed = dv.encode(random_video(frames=33, height=32, width=32), chunk_size=9)
+    assert torch.equal(streamed.indices, tokens.indices)
+    assert_close(dv.decode(tokens, chunk_size=9), dv.decode(tokens), atol=1e-5, name="DV decode")
+
+
+def test_independent_windows(cv, random_video):
+    """streaming=False: windows share one frame; the first window is exact, later ones restart the context."""
     video = random_video(frames=33, height=16, width=16)
     one_pass = cv.encode(video).z
-    chunked = cv.encode(video, chunk_size=9, progress=False).z
+    chunked = cv.encode(video, chunk_size=9, streaming=False).z
     assert chunked.shape == one_pass.shape
     assert_close(chunked[:, :, :2], one_pass[:, :, :2], atol=1e-6, name="first window")
-    decoded = cv.decode(chunked, chunk_size=9)
+    # window 2 covers frames 8..16 (sharing frame 8 with window 1) and gives latent frame 2
+    window = cv.encode(video[:, :, 8:17]).z
+    assert_close(chunked[:, :, 2:3], window[:, :, 1:], atol=1e-6, name="second window")
+    decoded = cv.decode(chunked, chunk_size=9, streaming=False)
     assert decoded.shape == video.shape
     assert_close(decoded[:, :, :9], cv.decode(chunked[:, :, :2]), atol=1e-6, name="first decode window")
+    assert_close(
+        decoded[:, :, 25:], cv.decode(chunked[:, :, 3:5])[:, :, 1:], atol=1e-6, name="last decode window"
+    )
 
 
-def test_chunked_discrete(dv, random_video):
+def test_chunked_discrete_independent_windows(dv, random_video):
     video = random_video(frames=25, height=16, width=16)
     full = dv.encode(video)
-    chunked = dv.encode(video, chunk_size=9)
+    chunked = dv.encode(video, chunk_size=9, streaming=False)
     assert chunked.indices.shape == full.indices.shape
     assert torch.equal(chunked.indices[:, :2], full.indices[:, :2])
-    assert dv.decode(chunked, chunk_size=9).shape == video.shape
+    assert dv.decode(chunked, chunk_size=9, streaming=False).shape == video.shape
 
 
 def test_image_tokenizer_on_images_and_videos(random_video):
@@ -173,6 +201,15 @@ def test_jit_encoder_decoder_files(tmp_path):
     torch.jit.save(torch.jit.trace(decoder, example), str(folder / "decoder.jit"))
     model = CausalVideoTokenizer.from_pretrained(folder, config=meta["config"])
     x = load_fixture_tensors("tokenizer", "dv8x16x16.tensors.safetensors")["x"]
+    assert torch.equal(model.encode(x).indices, reference.encode(x).indices)
+    # autoencoder.jit (the full model) is preferred when present
+    whole = _JitHolder(
+        {name: getattr(reference, name) for name in ("encoder", "quant_conv", "post_quant_conv", "decoder")}
+    )
+    auto = tmp_path / "auto"
+    auto.mkdir()
+    torch.jit.save(torch.jit.trace(whole, example), str(auto / "autoencoder.jit"))
+    model = CausalVideoTokenizer.from_pretrained(auto, config=meta["config"])
     assert torch.equal(model.encode(x).indices, reference.encode(x).indices)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
-from cosmos.core.testing import assert_close
-from cosmos.tokenizer import CausalVideoTokenizer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cosmos.core.testing import assert_close
+from cosmos.tokenizer import CausalVideoTokenizer
 
 from .conftest import tiny_video_config
 
@@ -56,4 +57,24 @@ def test_future_frames_do_not_change_past_latents():
     assert_close(a[:, :, :2], b[:, :, :2], atol=1e-6, name="past latents")
     assert (a[:, :, 2] - b[:, :, 2]).abs().max() > 1e-5, (
         "the changed frames must change the last latent frame"
+    )
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    shape=st.sampled_from([(8, 4), (4, 4), (4, 2)]),  # (temporal_compression, patch_size)
+    total=st.integers(2, 4),
+    chunk_latents=st.integers(1, 3),
+)
+def test_streaming_chunks_equal_one_pass(shape, total, chunk_latents):
+    """Chunked encode/decode with carried causal state equals the one-pass result (spec: causal convs,
+    causal temporal attention); chunks of 1 + K*tau frames, then K*tau."""
+    tau, patch = shape
+    model = _model("CV", tau, patch)
+    video = torch.rand(1, 3, 1 + total * tau, 16, 16, generator=torch.Generator().manual_seed(total)) * 2 - 1
+    chunk = 1 + chunk_latents * tau
+    latent = model.encode(video)
+    assert_close(model.encode(video, chunk_size=chunk).z, latent.z, atol=1e-5, name="streamed encode")
+    assert_close(
+        model.decode(latent, chunk_size=chunk), model.decode(latent), atol=1e-5, name="streamed decode"
     )

@@ -8,11 +8,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+
 from cosmos.core import read_video, write_video
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer
 from cosmos.tokenizer.cli import main
-from safetensors import safe_open
 
 
 @pytest.fixture

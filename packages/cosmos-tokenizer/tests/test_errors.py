@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
+
 from cosmos.core import CheckpointError, ShapeError
 from cosmos.core.testing import fixture_path, load_fixture_json
 from cosmos.tokenizer import CausalVideoTokenizer, ImageTokenizer
-from safetensors.torch import load_file, save_file
 
 from .conftest import tiny_image_config, tiny_video_config
 

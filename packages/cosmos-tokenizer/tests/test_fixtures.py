@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.core import Latent, TokenGrid
 from cosmos.core.testing import assert_close, load_fixture_tensors
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from cosmos.tokenizer import PRESETS, CausalVideoTokenizer, ImageTokenizer, config_from_reference, preset_for
 
 # spec §9 "params (computed)", millions, 2 decimals
@@ -50,6 +51,21 @@ def test_every_preset_builds_and_is_named():
         assert all(p.is_meta for p in model.parameters())
     # the 0.1 repos were first published without "0.1-" in their names
     assert PRESETS["Cosmos-Tokenizer-CV8x8x8"].kind == "CV"
+
+
+def test_cv4x8x8_first_release_matches_published_file_sizes():
+    """Spec §9 note A: 61 / 88.1 MB bf16 encoder/decoder JITs fit a two-level network whose JITs also hold
+    the inactive temporal sampler convs (dropped on load)."""
+    model = _build_meta(PRESETS["Cosmos-0.1-Tokenizer-CV4x8x8"])
+    encoder = sum(
+        p.numel() for name, p in model.named_parameters() if name.startswith(("encoder", "quant_conv"))
+    )
+    decoder = sum(
+        p.numel() for name, p in model.named_parameters() if name.startswith(("decoder", "post_quant"))
+    )
+    dead_encoder, dead_decoder = 256 * 256 * 3 + 256, 512 * 512 * 3 + 512
+    assert abs(2 * (encoder + dead_encoder) / 1e6 - 61.0) < 0.5
+    assert abs(2 * (decoder + dead_decoder) / 1e6 - 88.1) < 0.5
 
 
 def test_encoder_decoder_split_cv8x8x8():

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import save_file
+
 from cosmos.core import CheckpointError
 from cosmos.core.testing import assert_close
 from cosmos.tokenizer import CausalVideoTokenizer, ImageTokenizer
@@ -24,7 +26,6 @@ from cosmos.tokenizer.losses import (
 from cosmos.tokenizer.optical_flow import lucas_kanade_flow
 from cosmos.tokenizer.training import TrainingConfig, latest_checkpoint, train
 from cosmos.tokenizer.vgg import VGG16Features
-from safetensors.torch import save_file
 
 from .conftest import tiny_image_config, tiny_video_config
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from cosmos.core.testing import assert_close, load_fixture_tensors
-from cosmos.tokenizer import FSQ, ImagePatcher, ImageUnpatcher, VideoPatcher, VideoUnpatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cosmos.core.testing import assert_close, load_fixture_tensors
+from cosmos.tokenizer import FSQ, ImagePatcher, ImageUnpatcher, VideoPatcher, VideoUnpatcher
 
 
 @pytest.mark.parametrize("p", [2, 4])
@@ -82,3 +83,11 @@ def test_fsq_straight_through_gradient():
     z = torch.randn(2, 6, 3, 4, requires_grad=True)
     FSQ().quantize(z).sum().backward()
     assert z.grad is not None and bool((z.grad > 0).all())
+
+
+def test_fsq_constants_survive_bfloat16_cast():
+    """model.to(bfloat16) must not round the bound's constants (half_l = 3.5035 is 3.5 in bf16)."""
+    t = load_fixture_tensors("tokenizer", "fsq.tensors.safetensors")
+    fsq = FSQ().to(torch.bfloat16)
+    indices, codes = fsq(t["z"])
+    assert torch.equal(codes, t["codes"]) and torch.equal(indices, t["indices"].long())

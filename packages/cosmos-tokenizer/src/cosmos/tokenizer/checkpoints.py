@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from cosmos.core import CheckpointError, StateDictAdapter, load_safetensors, load_state_dict_file
 from torch import Tensor, nn
+
+from cosmos.core import CheckpointError, StateDictAdapter, load_safetensors, load_state_dict_file
 
 from .config import PRESETS, TokenizerConfig
 

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+
 from cosmos.core import (
     Latent,
     TokenGrid,
@@ -32,7 +34,6 @@ from cosmos.core import (
     video_to_frames,
     write_video,
 )
-from safetensors.torch import load_file, save_file
 
 from .config import PRESETS
 from .tokenizer import CausalVideoTokenizer, ImageTokenizer, _CosmosTokenizer, load_tokenizer
@@ -104,6 +105,7 @@ def _round_trip(model: _CosmosTokenizer, video: torch.Tensor, chunk_size: int | 
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
+    """Encode + decode a clip; print PSNR/SSIM; write a side-by-side mp4 and a PNG contact sheet."""
     model = load_model(args)
     video, fps = _read_clip(args)
     print(
@@ -135,6 +137,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    """Encode a clip to a .safetensors file (latent, or indices + codes) with its metadata."""
     model = load_model(args)
     video, fps = _read_clip(args)
     encoded = model.encode(video, pad=True, chunk_size=args.chunk_size, progress=True)
@@ -162,6 +165,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    """Decode a .safetensors file written by ``encode`` to an mp4 (cropped to the original size)."""
     from safetensors import safe_open
 
     with safe_open(args.input, framework="pt") as handle:
@@ -193,6 +197,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert an NVIDIA / diffusers checkpoint folder to our layout."""
     args.model = args.src
     model = load_model(args)
     dtype = _DTYPES[args.save_dtype] if args.save_dtype else None
@@ -213,6 +218,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    """List the released configurations."""
     for name, config in PRESETS.items():
         print(
             f"{name:36s} {config.kind}  p={config.patch_size} s={config.spatial_compression} "
@@ -244,6 +250,7 @@ def _add_model_args(parser: argparse.ArgumentParser, *, required: bool = True) -
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``cosmos-tokenizer`` argument parser (sub-commands reconstruct, encode, decode, convert, presets)."""
     parser = argparse.ArgumentParser(
         prog="cosmos-tokenizer", description="NVIDIA Cosmos tokenizers (CV/DV/CI/DI)"
     )

@@ -18,8 +18,9 @@ import math
 
 import torch
 import torch.nn as nn
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 
 class FSQ(nn.Module):
@@ -49,18 +50,19 @@ class FSQ(nn.Module):
             device = self._levels.device
         self.register_buffer("_levels", levels.to(device), persistent=False)
         self.register_buffer("_basis", basis.to(device), persistent=False)
-        # float constants of the bound, computed in float64 then stored in float32 like the reference
-        levels64 = levels.to(torch.float64)
-        half_l = (levels64 - 1) * (1 + self.eps) / 2
-        offset = torch.where(levels % 2 == 0, 0.5, 0.0).to(torch.float64)
-        shift = torch.atanh(offset / half_l)
-        self.register_buffer("_half_l", half_l.float().to(device), persistent=False)
-        self.register_buffer("_offset", offset.float().to(device), persistent=False)
-        self.register_buffer("_shift", shift.float().to(device), persistent=False)
-        self.register_buffer("_half_width", (levels // 2).float().to(device), persistent=False)
+        # Float constants of the bound stay Python floats (not buffers), so that model.to(bfloat16) cannot
+        # round them: half_l = 3.5035 would become 3.5 in bf16 and move the rounding boundaries.
+        self._half_l = tuple((level - 1) * (1 + self.eps) / 2 for level in self.levels)
+        self._offset = tuple(0.5 if level % 2 == 0 else 0.0 for level in self.levels)
+        self._shift = tuple(math.atanh(o / h) for o, h in zip(self._offset, self._half_l))
+        self._half_width = tuple(float(level // 2) for level in self.levels)
 
-    def _per_channel(self, table: Tensor, ndim: int, dtype: torch.dtype) -> Tensor:
-        return table.to(dtype).view(1, self.dim, *([1] * (ndim - 2)))
+    def _per_channel(
+        self, values: tuple[float, ...], like: Tensor, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """A float32 constant per code dimension, shaped to broadcast against ``like`` ([B, D, ...])."""
+        table = torch.tensor(values, dtype=torch.float32, device=like.device)
+        return table.to(dtype or like.dtype).view(1, self.dim, *([1] * (like.ndim - 2)))
 
     def _check(self, z: Tensor) -> None:
         if z.ndim < 2 or z.shape[1] != self.dim:
@@ -69,9 +71,9 @@ class FSQ(nn.Module):
     def bound(self, z: Tensor) -> Tensor:
         """tanh bound (step 1): float ``[B, D, ...]`` -> same shape, values in ``(-L/2 - eps', L/2)``."""
         self._check(z)
-        half_l = self._per_channel(self._half_l, z.ndim, z.dtype)
-        offset = self._per_channel(self._offset, z.ndim, z.dtype)
-        shift = self._per_channel(self._shift, z.ndim, z.dtype)
+        half_l = self._per_channel(self._half_l, z)
+        offset = self._per_channel(self._offset, z)
+        shift = self._per_channel(self._shift, z)
         return torch.tanh(z + shift) * half_l - offset
 
     def quantize(self, z: Tensor) -> Tensor:
@@ -81,12 +83,12 @@ class FSQ(nn.Module):
         """
         bounded = self.bound(z)
         rounded = bounded + (torch.round(bounded) - bounded).detach()
-        return rounded / self._per_channel(self._half_width, z.ndim, z.dtype)
+        return rounded / self._per_channel(self._half_width, z)
 
     def codes_to_indices(self, codes: Tensor) -> Tensor:
         """float codes ``[B, D, ...]`` -> int64 indices ``[B, ...]`` in ``[0, vocab_size)``."""
         self._check(codes)
-        half_width = self._per_channel(self._half_width, codes.ndim, torch.float32)
+        half_width = self._per_channel(self._half_width, codes, torch.float32)
         digits = torch.round(codes.float() * half_width + half_width).to(torch.int64)
         basis = self._basis.view(1, self.dim, *([1] * (codes.ndim - 2)))
         return (digits * basis).sum(dim=1)
@@ -107,7 +109,7 @@ class FSQ(nn.Module):
         indices = indices.to(torch.int64).unsqueeze(1)  # [B, 1, ...]
         shape = (1, self.dim, *([1] * (indices.ndim - 2)))
         digits = (indices // self._basis.view(shape)) % self._levels.view(shape)
-        half_width = self._half_width.view(shape)
+        half_width = self._per_channel(self._half_width, digits, torch.float32)
         return ((digits.to(torch.float32) - half_width) / half_width).to(dtype)
 
     def codebook(self) -> Tensor:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch.nn as nn
 import torch.nn.functional as F
-from cosmos.core import attention
 from einops import rearrange
 from torch import Tensor
+
+from cosmos.core import attention
 
 from .config import TokenizerConfig
 from .wavelet import ImagePatcher, ImageUnpatcher

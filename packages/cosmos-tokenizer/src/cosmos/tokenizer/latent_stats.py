@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from cosmos.core import CheckpointError, ShapeError
 from torch import Tensor
+
+from cosmos.core import CheckpointError, ShapeError
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,12 +18,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
 from cosmos.core import (
     CheckpointError,
     Latent,
@@ -34,8 +38,6 @@ from cosmos.core import (
     config_from_dict,
     resolve_pretrained,
 )
-from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .checkpoints import (
     ReferenceAdapter,
@@ -53,6 +55,7 @@ from .fsq import FSQ
 from .image_net import ImageDecoder, ImageEncoder
 from .latent_stats import LatentStatistics
 from .video_net import CausalConv3d, VideoDecoder, VideoEncoder
+from .video_net import streaming as video_streaming
 
 LATENT_STATISTICS_NAME = "latent_statistics.safetensors"
 
@@ -83,11 +86,6 @@ def _valid_frames_around(num_frames: int, tau: int) -> str:
     below = 1 + max(num_frames - 1, 0) // tau * tau
     above = below + tau
     return f"{below} or {above}" if below != num_frames else str(below)
-
-
-def _window_starts(length: int, step: int) -> list[int]:
-    """Start indices of causal windows of ``step + 1`` elements overlapping by one (last may be shorter)."""
-    return list(range(0, max(length - 1, 1), step))
 
 
 class _CosmosTokenizer(PretrainedMixin, nn.Module):
@@ -243,10 +241,12 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
     # ---------------------------------------------------------------------------------------- helpers
     @property
     def device(self) -> torch.device:
+        """Device of the weights."""
         return next(self.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
+        """Floating dtype of the weights (inputs are cast to it)."""
         return next(self.parameters()).dtype
 
     def _wrap(self, z: Tensor, original_size: tuple[int, int, int] | None) -> Latent | TokenGrid:
@@ -257,7 +257,7 @@ class _CosmosTokenizer(PretrainedMixin, nn.Module):
             tokenizer_name=self.name,
         )
         if self.quantizer is not None:
-            indices, codes = self.quantizer(z)
+            indices, codes = self.quantizer(z.float())  # FSQ rounding in float32 whatever the model dtype
             if original_size is not None:
                 return PaddedTokenGrid(
                     indices, self.vocab_size, codes=codes, original_size=original_size, **common
@@ -419,14 +419,29 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         return self._pad_spatial(video)
 
     # ------------------------------------------------------------------------------------ encode / decode
-    def _windows(self, length: int, step: int | None) -> list[tuple[int, int]]:
-        if step is None or length <= step + 1:
-            return [(0, length)]
-        return [(start, min(start + step + 1, length)) for start in _window_starts(length, step)]
+    @staticmethod
+    def _chunks(length: int, first: int, step: int, streaming: bool) -> list[tuple[int, int, int]]:
+        """``(start, stop, keep_from)`` per chunk along time: ``length`` items, the first chunk ``first`` long.
+
+        Streaming chunks are consecutive (``first``, then ``step`` items each); independent windows are
+        ``first = step + 1`` long and overlap by one item, whose output is dropped (``keep_from = 1``).
+        """
+        if length <= first:
+            return [(0, length, 0)]
+        if streaming:
+            bounds = [0, *range(first, length, step), length]
+            return [(a, b, 0) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [(a, min(a + step + 1, length), 0 if a == 0 else 1) for a in range(0, length - 1, step)]
 
     @torch.no_grad()
     def encode(
-        self, video: Tensor, *, pad: bool = False, chunk_size: int | None = None, progress: bool = False
+        self,
+        video: Tensor,
+        *,
+        pad: bool = False,
+        chunk_size: int | None = None,
+        streaming: bool = True,
+        progress: bool = False,
     ) -> Latent | TokenGrid:
         """Encode a video (spec §5.1, §8).
 
@@ -434,16 +449,18 @@ class CausalVideoTokenizer(_CosmosTokenizer):
             video: float ``[B, 3, T, H, W]`` in [-1, 1]; T = 1 + k*tau and H, W multiples of s unless ``pad``.
             pad: pad invalid sizes (last frame repeated at the end; centred zero borders); the result is a
                 :class:`PaddedLatent` / :class:`PaddedTokenGrid` that :meth:`decode` crops back.
-            chunk_size: encode causal windows of ``chunk_size = 1 + K*tau`` frames one at a time (bounded memory).
-                Window w covers frames ``[w*K*tau, (w+1)*K*tau]`` (one frame of overlap) and contributes latent
-                frames ``(w*K, (w+1)*K]``, so the latent has the same shape as a one-pass encode. The result
-                **equals** one pass when T <= chunk_size and, by causality, for the first window's latent frames;
-                later windows differ because the encoder's receptive field and its causal temporal attention
-                reach back to the first frame of the clip and the window restarts that context.
-            progress: show a tqdm bar over windows.
+            chunk_size: process the clip in temporal chunks of ``1 + K*tau`` frames (then ``K*tau``) to bound the
+                activation memory; only the current chunk is moved to the model's device.
+            streaming: with ``chunk_size``: True (default) carries the causal state from chunk to chunk (the last
+                input frames of every causal conv, the keys/values of the causal temporal attention), so the
+                result **equals the one-pass encode** (to float rounding); the attention cache grows by
+                ``2 * (H/s) * (W/s) * 512`` values per latent frame. False encodes independent windows of
+                ``chunk_size`` frames sharing one frame with the previous window (memory independent of T; equal
+                to one pass only within the first window, since each window restarts the causal context).
+            progress: show a tqdm bar over chunks.
 
         Returns:
-            Latent ``[B, latent_channels, T', H/s, W/s]`` (CV) or TokenGrid (DV), T' = 1 + (T-1)/tau.
+            Latent ``[B, latent_channels, T', H/s, W/s]`` (CV) or TokenGrid (DV), T' = 1 + (T-1)/tau, in either mode.
 
         Raises:
             ShapeError: wrong rank/channels/dtype, NaN/inf, values outside [-1, 1], invalid T/H/W (naming the
@@ -456,16 +473,23 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         self._check_frames(video.shape[2])
         self._check_spatial(*video.shape[3:])
         self._check_chunk(chunk_size)
-        video = video.to(device=self.device, dtype=self.dtype)
-        step = None if chunk_size is None else chunk_size - 1
-        windows = self._windows(video.shape[2], step)
-        parts = []
-        for index, (start, stop) in enumerate(
-            tqdm(windows, desc="encode", unit="chunk", disable=not progress)
-        ):
-            z = self.quant_conv(self.encoder(video[:, :, start:stop]))
-            parts.append(z if index == 0 else z[:, :, 1:])
-        z = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        tau, frames = self.temporal_compression, video.shape[2]
+        size = frames if chunk_size is None else chunk_size
+        chunks = self._chunks(frames, size, size - 1, streaming)
+        z = None
+        with video_streaming(self.encoder) if streaming and len(chunks) > 1 else nullcontext():
+            for start, stop, keep in tqdm(chunks, desc="encode", unit="chunk", disable=not progress):
+                window = video[:, :, start:stop].to(device=self.device, dtype=self.dtype)
+                part = self.quant_conv(self.encoder(window))[:, :, keep:]
+                if len(chunks) == 1:
+                    z = part
+                    break
+                if z is None:  # allocate the whole latent once
+                    z = part.new_empty(*part.shape[:2], 1 + (frames - 1) // tau, *part.shape[3:])
+                first = (
+                    0 if start == 0 else (start + keep - 1) // tau + 1
+                )  # latent index of this chunk's output
+                z[:, :, first : first + part.shape[2]] = part
         return self._wrap(z, original if pad and original != tuple(video.shape[2:]) else None)
 
     @torch.no_grad()
@@ -474,6 +498,7 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         x: Latent | TokenGrid | Tensor,
         *,
         chunk_size: int | None = None,
+        streaming: bool = True,
         progress: bool = False,
         crop: tuple[int, int, int] | None = None,
     ) -> Tensor:
@@ -481,9 +506,11 @@ class CausalVideoTokenizer(_CosmosTokenizer):
 
         Args:
             x: what :meth:`encode` returned, or plain tensors (int64 indices for DV).
-            chunk_size: frames per causal window (``1 + K*tau``), mirroring :meth:`encode`: window w decodes latent
-                frames ``[w*K, (w+1)*K]`` and keeps the frames after its first.
-            progress: show a tqdm bar over windows.
+            chunk_size: decode in temporal chunks producing ``1 + K*tau`` frames (then ``K*tau``); mirrors
+                :meth:`encode`.
+            streaming: as in :meth:`encode`: True carries the causal state (equals one-pass decoding), False
+                decodes independent windows of ``1 + K`` latent frames overlapping by one.
+            progress: show a tqdm bar over chunks.
             crop: ``(T, H, W)`` to crop to; defaults to ``x.original_size`` for padded encodes.
 
         Returns:
@@ -494,16 +521,25 @@ class CausalVideoTokenizer(_CosmosTokenizer):
         """
         z = self._latent_tensor(x, ndim=5)
         self._check_chunk(chunk_size)
-        step = None if chunk_size is None else (chunk_size - 1) // self.temporal_compression
-        windows = self._windows(z.shape[2], step)
-        parts = []
-        for index, (start, stop) in enumerate(
-            tqdm(windows, desc="decode", unit="chunk", disable=not progress)
-        ):
-            frames = self.decoder(self.post_quant_conv(z[:, :, start:stop]))
-            parts.append(frames if index == 0 else frames[:, :, 1:])
-            del frames
-        video = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        tau, latent_frames = self.temporal_compression, z.shape[2]
+        size = latent_frames if chunk_size is None else 1 + (chunk_size - 1) // tau
+        chunks = self._chunks(latent_frames, size, size - 1, streaming)
+        video = None
+        with video_streaming(self.decoder) if streaming and len(chunks) > 1 else nullcontext():
+            for start, stop, keep in tqdm(chunks, desc="decode", unit="chunk", disable=not progress):
+                frames = self.decoder(self.post_quant_conv(z[:, :, start:stop]))[:, :, keep:]
+                if len(chunks) == 1:
+                    video = frames
+                    break
+                if video is None:  # allocate the output once: memory beyond it is bounded by one chunk
+                    video = frames.new_empty(
+                        *frames.shape[:2], 1 + (latent_frames - 1) * tau, *frames.shape[3:]
+                    )
+                first = (
+                    0 if start == 0 else (start + keep - 1) * tau + 1
+                )  # frame index of this chunk's output
+                video[:, :, first : first + frames.shape[2]] = frames
+                del frames
         return self._crop(video, crop if crop is not None else getattr(x, "original_size", None))
 
 

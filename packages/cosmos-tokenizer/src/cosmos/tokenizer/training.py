@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from cosmos.core import ShapeError, load_safetensors_sharded
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm.auto import tqdm
+
+from cosmos.core import ShapeError, load_safetensors_sharded
 
 from .losses import TokenizerLoss
 from .tokenizer import CausalVideoTokenizer, _CosmosTokenizer

@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 
 import torch
-from cosmos.core import CheckpointError, check_state_dict, load_state_dict_file
 from torch import Tensor, nn
+
+from cosmos.core import CheckpointError, check_state_dict, load_state_dict_file
 
 # (out_channels per conv of a stage), max-pool between stages
 _STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from cosmos.core import ShapeError
 from torch import Tensor
+
+from cosmos.core import ShapeError
 
 # Haar sign matrix: row = band (0 low, 1 high), column = position in the pair (first, second).
 _SIGNS = ((1.0, 1.0), (1.0, -1.0))
@@ -101,10 +102,17 @@ class VideoPatcher(nn.Module):
         super().__init__()
         self.patch_size = patch_size
         self.num_levels = _num_levels(patch_size)
+        self.stream: dict | None = None  # set by cosmos.tokenizer.video_net.streaming()
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x``: float ``[B, C, T, H, W]`` -> ``[B, C*p^3, (T+p-1)/p, H/p, W/p]``."""
-        if self.patch_size > 1:
+        """``x``: float ``[B, C, T, H, W]`` -> ``[B, C*p^3, (T+p-1)/p, H/p, W/p]``.
+
+        While streaming, only the first chunk gets the frame-0 copies; later chunks hold multiples of p frames.
+        """
+        first_chunk = self.stream is None or not self.stream.get("started")
+        if self.stream is not None:
+            self.stream["started"] = True
+        if self.patch_size > 1 and first_chunk:
             first = x[:, :, :1].expand(-1, -1, self.patch_size - 1, -1, -1)
             x = torch.cat([first, x], dim=2)  # causal: p-1 copies of frame 0 in front
         for _ in range(self.num_levels):
@@ -119,12 +127,19 @@ class VideoUnpatcher(nn.Module):
         super().__init__()
         self.patch_size = patch_size
         self.num_levels = _num_levels(patch_size)
+        self.stream: dict | None = None  # set by cosmos.tokenizer.video_net.streaming()
 
     def forward(self, y: Tensor) -> Tensor:
-        """``y``: float ``[B, C*p^3, T', H', W']`` -> ``[B, C, p*T' - (p-1), p*H', p*W']``."""
+        """``y``: float ``[B, C*p^3, T', H', W']`` -> ``[B, C, p*T' - (p-1), p*H', p*W']``.
+
+        While streaming, only the first chunk drops the p-1 leading frames (later chunks give p*T' frames).
+        """
+        first_chunk = self.stream is None or not self.stream.get("started")
+        if self.stream is not None:
+            self.stream["started"] = True
         for _ in range(self.num_levels):
             y = haar_synthesis_3d(y)
-        return y[:, :, self.patch_size - 1 :]
+        return y[:, :, self.patch_size - 1 :] if first_chunk else y
 
 
 class ImagePatcher(nn.Module):
