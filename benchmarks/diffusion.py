@@ -114,25 +114,32 @@ def build_models(args, device, dtype):
     return ours, peer
 
 
-def time_forward(fn, *, repeats: int, warmup: int, device: torch.device):
-    for _ in range(warmup):
-        fn()
+def measure_peak(fn, *, device: torch.device) -> tuple[torch.Tensor, int]:
+    """One call of ``fn`` (after a warm-up call) with its peak memory above the starting point, in bytes."""
+    fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    else:
-        stop = _peak_rss_sampler()
-    times = []
-    out = None
-    for _ in range(repeats):
-        start = time.perf_counter()
         out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    peak = (torch.cuda.max_memory_allocated() - base) if device.type == "cuda" else stop()
-    return out, times, peak
+        torch.cuda.synchronize()
+        return out, torch.cuda.max_memory_allocated() - base
+    stop = _peak_rss_sampler()
+    out = fn()
+    return out, stop()
+
+
+def interleaved_times(fns: dict, *, repeats: int, device: torch.device) -> dict[str, list[float]]:
+    """Time the models in turns (A, B, A, B, ...) so that a changing machine load hits them alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def main() -> None:
@@ -174,15 +181,11 @@ def main() -> None:
         with torch.inference_mode():
             return peer(x, timesteps, context, fps=24, padding_mask=padding, return_dict=False)[0]
 
-    rows = []
-    out_peer, times_peer, peak_peer = time_forward(
-        run_peer, repeats=args.repeats, warmup=args.warmup, device=device
-    )
-    rows.append(("diffusers CosmosTransformer3DModel", times_peer, peak_peer))
-    out_ours, times_ours, peak_ours = time_forward(
-        run_ours, repeats=args.repeats, warmup=args.warmup, device=device
-    )
-    rows.append(("cosmos.diffusion DiT", times_ours, peak_ours))
+    peer_name, ours_name = "diffusers CosmosTransformer3DModel", "cosmos.diffusion DiT"
+    fns = {peer_name: run_peer, ours_name: run_ours}
+    out_peer, peak_peer = measure_peak(run_peer, device=device)
+    out_ours, peak_ours = measure_peak(run_ours, device=device)
+    peaks = {peer_name: peak_peer, ours_name: peak_ours}
     if args.compile:
         compiled = torch.compile(ours)
 
@@ -190,10 +193,14 @@ def main() -> None:
             with torch.inference_mode():
                 return compiled(x, timesteps, context, None, fps, padding)
 
-        _, times_compiled, peak_compiled = time_forward(
-            run_compiled, repeats=args.repeats, warmup=max(1, args.warmup), device=device
-        )
-        rows.append(("cosmos.diffusion DiT (torch.compile)", times_compiled, peak_compiled))
+        fns["cosmos.diffusion DiT (torch.compile)"] = run_compiled
+        _, peaks["cosmos.diffusion DiT (torch.compile)"] = measure_peak(run_compiled, device=device)
+    for _ in range(max(0, args.warmup - 1)):
+        for fn in fns.values():
+            fn()
+    times = interleaved_times(fns, repeats=args.repeats, device=device)
+    times_peer = times[peer_name]
+    rows = [(name, times[name], peaks[name]) for name in fns]
 
     difference = out_ours.double() - out_peer.double()
     rel_l2 = (difference.norm() / out_peer.double().norm()).item()
