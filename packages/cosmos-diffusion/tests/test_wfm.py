@@ -316,3 +316,12 @@ def test_finds_nvidia_sibling_tokenizer_folder(tmp_path, net_kwargs):
         text_embeddings=torch.randn(1, 8, 32), num_frames=9, height=32, width=32, num_steps=1, progress=False
     )
     assert out.shape == (1, 3, 9, 32, 32)
+
+
+def test_input_frames_guidance_option(standin_tokenizer):
+    wfm = _wfm(standin_tokenizer, condition_mask=True)
+    common = {"text_embeddings": _text(1), "video": _video(), "seed": 1, "return_latent": True, **SIZE}
+    plain = wfm.sample(**common)
+    frames_guided = wfm.sample(input_frames_guidance=True, **common)
+    assert not torch.allclose(plain, frames_guided)
+    torch.testing.assert_close(plain[:, :, :1], frames_guided[:, :, :1])  # conditioning frame kept either way

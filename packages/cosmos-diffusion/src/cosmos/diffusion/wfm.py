@@ -251,6 +251,7 @@ class DiffusionWFM(nn.Module):
         action: Tensor | None = None,
         camera: Tensor | None = None,
         augment_sigma: float = 0.001,
+        input_frames_guidance: bool = False,
         callback: Callable[[dict], None] | None = None,
         progress: bool = True,
         return_latent: bool = False,
@@ -275,6 +276,8 @@ class DiffusionWFM(nn.Module):
             camera: camera-conditioned models: Plücker rays ``[B, 6, T', H', W']`` at the latent grid
                 (see :func:`cosmos.diffusion.camera.plucker_rays`).
             augment_sigma: Video2World condition-frame noise level (0.001 at inference).
+            input_frames_guidance: Video2World: give the unconditional branch an all-zero condition-mask channel
+                (the official ``add_input_frames_guidance`` option, off by default); frames are still inserted.
             callback: called after every model evaluation with ``{"i", "x", "sigma", "x0"}``.
             progress: show a tqdm bar over model evaluations.
             return_latent: return the model latent ``[B, C, T', H', W']`` instead of decoding.
@@ -363,7 +366,9 @@ class DiffusionWFM(nn.Module):
                 augment_sigma=augment_sigma,
             )
             timings["encode_video"] = time.perf_counter() - start
-        uncond = cond.replace(crossattn_emb=negative.to(device))
+        uncond = cond.replace(
+            crossattn_emb=negative.to(device), zero_condition_mask=input_frames_guidance and video is not None
+        )
 
         start = time.perf_counter()
         denoiser = guided_denoiser(self.net, cond, uncond, guidance, sigma_data=self.sigma_data)
