@@ -241,3 +241,33 @@ def test_diffusers_parity_through_diffusers_layout(tmp_path, monkeypatch, video2
         json.loads((tmp_path / "transformer" / "config.json").read_text())["_class_name"]
         == "CosmosTransformer3DModel"
     )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"condition_mask": True},
+        {"condition_mask": True, "camera_channels": 6},
+        {"condition_mask": True, "action_dim": 7},
+    ],
+)
+def test_from_base_starts_exactly_at_the_base_model(changes):
+    """Post-training init (spec §11): new channels/MLPs start at zero, so outputs equal the base model's."""
+    base = _random_weights(DiT(dataclasses.replace(TINY, condition_mask=False))).eval()
+    grown = DiT.from_base(base, dataclasses.replace(TINY, **changes)).eval()
+    x, timesteps, context = _inputs(TINY)
+    mask = torch.zeros(2, 1, 3, 4, 6)
+    mask[:, :, :1] = 1
+    extra = {}
+    if changes.get("camera_channels"):
+        extra["camera"] = torch.randn(2, 6, 3, 4, 6)
+    if changes.get("action_dim"):
+        extra["action"] = torch.randn(2, 1, 7)
+    with torch.no_grad():
+        expected = base(x, timesteps, context, None, 24.0)
+        actual = grown(x, timesteps, context, None, 24.0, None, mask, **extra)
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="differ"):
+        DiT.from_base(base, dataclasses.replace(TINY, num_blocks=3))
+    with pytest.raises(ValueError, match="remove"):
+        DiT.from_base(grown, dataclasses.replace(TINY, condition_mask=False))

@@ -463,6 +463,62 @@ class DiT(PretrainedMixin, nn.Module):
 
         return load_foreign_dit(folder, config)
 
+    @classmethod
+    def from_base(cls, base: DiT, config: DiTConfig | str) -> DiT:
+        """A post-training network initialised from ``base`` that computes exactly what ``base`` computes.
+
+        ``config`` may add conditioning to ``base``'s architecture: a condition-mask channel (Text2World ->
+        Video2World), camera-ray channels (spec §11.1) or action MLPs (spec §11.2). Every shared weight is
+        copied; the patch-embed weights of new input channels are zero and the action MLPs' output layers are
+        zero, so the new model starts exactly at the base model (for any camera rays or actions).
+
+        Raises:
+            ValueError: ``config`` differs from ``base`` in anything else, or removes conditioning.
+        """
+        config = cls.coerce_config(config)
+        old = base.config
+        grown = ("condition_mask", "camera_channels", "action_dim", "action_frames")
+        same = {f.name for f in dataclasses.fields(DiTConfig)} - set(grown) - {"rope_precision"}
+        changed = sorted(name for name in same if getattr(config, name) != getattr(old, name))
+        if changed:
+            raise ValueError(f"from_base can only add conditioning; these settings differ: {changed}")
+        if (
+            (old.condition_mask and not config.condition_mask)
+            or old.camera_channels > config.camera_channels
+            or (
+                old.action_dim
+                and (old.action_dim, old.action_frames) != (config.action_dim, config.action_frames)
+            )
+        ):
+            raise ValueError("from_base cannot remove or reshape existing conditioning")
+        device = base.patch_embed.weight.device
+        with torch.device(device):
+            model = cls(config)
+        state = model.state_dict()
+        for key, value in base.state_dict().items():
+            if key == "patch_embed.weight":
+                continue
+            state[key] = value.clone()
+        patch = math.prod(config.patch_size)
+        old_weight = base.patch_embed.weight.detach().reshape(config.model_channels, old.in_channels, patch)
+        new_weight = torch.zeros(
+            config.model_channels, config.in_channels, patch, dtype=old_weight.dtype, device=device
+        )
+        latent = config.latent_channels
+        new_weight[:, :latent] = old_weight[:, :latent]  # latent channels
+        if old.condition_mask:
+            new_weight[:, latent] = old_weight[:, latent]
+        new_cam = latent + int(config.condition_mask)
+        old_cam = latent + int(old.condition_mask)
+        new_weight[:, new_cam : new_cam + old.camera_channels] = old_weight[
+            :, old_cam : old_cam + old.camera_channels
+        ]
+        if config.concat_padding_mask:
+            new_weight[:, -1] = old_weight[:, -1]  # the padding-mask channel stays last
+        state["patch_embed.weight"] = new_weight.reshape(config.model_channels, -1)
+        model.load_state_dict(state)
+        return model.to(base.patch_embed.weight.dtype)
+
     # ------------------------------------------------------------------------------------------
     # forward pieces (public so parity tests can localise a mismatch)
     # ------------------------------------------------------------------------------------------
