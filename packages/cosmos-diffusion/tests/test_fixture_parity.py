@@ -102,8 +102,9 @@ def test_denoiser_and_guidance(fixture_net, tensors, check, fixture_name):
     x_t, sigma = data["in.x_t"], data["in.sigma"]
     guidance = float(data["in.guidance"])
     with torch.no_grad():
-        x0 = denoise(net, x_t, sigma, cond)
+        x0, logvar = denoise(net, x_t, sigma, cond, return_logvar=True)
         check(x0, data["out.cond.x0"], **NET, name="cond.x0")
+        check(logvar, data["out.cond.logvar"], **NET, name="cond.logvar")
         check((x_t - x0) / sigma.reshape(-1, 1, 1, 1, 1), data["out.cond.eps"], **NET, name="cond.eps")
         check(denoise(net, x_t, sigma, negative), data["out.uncond_neg.x0"], **NET, name="uncond_neg.x0")
         guided = guided_denoiser(net, cond, negative, guidance)(x_t, sigma)

@@ -100,7 +100,15 @@ def video2world_input(
     return x_net, indicator, mask_channel
 
 
-def denoise(net, x: Tensor, sigma: Tensor, cond: Conditioning, *, sigma_data: float = SIGMA_DATA) -> Tensor:
+def denoise(
+    net,
+    x: Tensor,
+    sigma: Tensor,
+    cond: Conditioning,
+    *,
+    sigma_data: float = SIGMA_DATA,
+    return_logvar: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """EDM denoiser ``D(x; sigma, cond)`` with Video2World insertion and replacement (spec §3, §9).
 
     Args:
@@ -108,9 +116,10 @@ def denoise(net, x: Tensor, sigma: Tensor, cond: Conditioning, *, sigma_data: fl
         x: ``[B, C, T, H, W]`` noisy latent (float32 recommended).
         sigma: ``[B]`` noise levels, > 0.
         cond: the :class:`Conditioning` of these ``B`` samples.
+        return_logvar: also return the network's training-only uncertainty ``u(sigma)`` ``[B, 1]``.
 
     Returns:
-        ``x0 [B, C, T, H, W]`` in ``x``'s dtype.
+        ``x0 [B, C, T, H, W]`` in ``x``'s dtype (and ``u`` with ``return_logvar``).
     """
     if sigma.shape != (x.shape[0],):
         raise ShapeError(f"sigma must be [B] = [{x.shape[0]}], got {tuple(sigma.shape)}")
@@ -131,11 +140,15 @@ def denoise(net, x: Tensor, sigma: Tensor, cond: Conditioning, *, sigma_data: fl
         mask_channel,
         camera=cond.camera,
         action=cond.action,
+        **({"return_logvar": True} if return_logvar else {}),
     )
+    logvar = None
+    if return_logvar:
+        net_out, logvar = net_out
     x0 = expand_like(c_skip, x) * x + expand_like(c_out, x) * net_out.to(x.dtype)
     if indicator is not None:
         x0 = indicator * cond.condition_latent.to(x.dtype) + (1 - indicator) * x0
-    return x0
+    return (x0, logvar) if return_logvar else x0
 
 
 def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:

@@ -633,7 +633,8 @@ class DiT(PretrainedMixin, nn.Module):
         *,
         camera: Tensor | None = None,
         action: Tensor | None = None,
-    ) -> Tensor:
+        return_logvar: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """Raw network ``F`` in the reference's argument order (spec §4.2).
 
         Args:
@@ -647,9 +648,11 @@ class DiT(PretrainedMixin, nn.Module):
             condition_video_input_mask: Video2World ``[B, 1, T, H, W]`` in {0, 1}.
             camera: camera-control Plücker rays ``[B, 6, T, H, W]`` (keyword only).
             action: action-control ``[B, action_frames, action_dim]`` (keyword only).
+            return_logvar: also return the training-only uncertainty ``u(c_noise)`` ``[B, 1]`` float32, computed
+                inside the forward so that DDP/FSDP wrappers see its parameters (keyword only).
 
         Returns:
-            ``[B, out_channels, T, H, W]`` in ``x``'s dtype.
+            ``[B, out_channels, T, H, W]`` in ``x``'s dtype (and ``u [B, 1]`` with ``return_logvar``).
 
         Raises:
             ShapeError: wrong channel count, size not divisible by the patch size, grid larger than the
@@ -696,4 +699,5 @@ class DiT(PretrainedMixin, nn.Module):
         for block in self.blocks:
             h = block(h, emb, adaln_lora, context, rope, pos_emb)
         out = self.final_layer(h, emb, adaln_lora)  # [B, L, p_h p_w p_t C]
-        return self.unpatchify(out, grid).to(x.dtype)
+        out = self.unpatchify(out, grid).to(x.dtype)
+        return (out, self.logvar(timesteps)) if return_logvar else out

@@ -38,7 +38,7 @@ from cosmos.core import ShapeError
 
 from .denoiser import Conditioning, denoise
 from .dit import DiT
-from .edm import SIGMA_DATA, edm_loss, edm_scalings, expand_like, sample_training_sigma
+from .edm import SIGMA_DATA, edm_loss, expand_like, sample_training_sigma
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def training_loss(
     device = x0.device
     x0 = x0.float()
     batch_size, _, frames, _, _ = x0.shape
-    core = getattr(net, "module", net)  # unwrapped DiT (accelerate/DDP wrap the forward only)
+    core = getattr(net, "module", net)  # the unwrapped DiT, for its config
     cfg = core.config
     sigma = sample_training_sigma(
         batch_size,
@@ -168,8 +168,10 @@ def training_loss(
             augment_noise=torch.randn(x0.shape, generator=generator).to(device),
             augment_sigma=log_aug.exp().to(device),
         )
-    x0_pred = denoise(net, x_t, sigma, cond, sigma_data=sigma_data)
-    logvar = core.logvar(edm_scalings(sigma, sigma_data).c_noise) if config.uncertainty_weighting else None
+    # u(sigma) comes out of the (possibly DDP/FSDP-wrapped) forward, so its parameters are synchronised
+    x0_pred, logvar = denoise(net, x_t, sigma, cond, sigma_data=sigma_data, return_logvar=True)
+    if not config.uncertainty_weighting:
+        logvar = None
     loss = edm_loss(x0_pred, x0, sigma, logvar=logvar, sigma_data=sigma_data)
     with torch.no_grad():
         plain = edm_loss(x0_pred.detach(), x0, sigma, sigma_data=sigma_data)
@@ -256,6 +258,7 @@ def train(
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accumulation
     )
+    net.logvar.requires_grad_(config.uncertainty_weighting)  # unused parameters would trip DDP
     trainable = [
         p
         for name, p in net.named_parameters()
