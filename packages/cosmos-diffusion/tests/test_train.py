@@ -185,3 +185,20 @@ def test_camera_conditioned_training_loss(standin_tokenizer):
     # the 6 Plücker channels feed the patch embed: their weights receive gradient
     patch_grad = net.patch_embed.weight.grad.reshape(net.config.model_channels, net.config.in_channels, -1)
     assert patch_grad[:, 5:11].abs().sum() > 0
+
+
+def test_bf16_autocast_and_dataloader(standin_tokenizer, tmp_path):
+    tokenizer = standin_tokenizer()
+    videos, _ = moving_square_videos(8, num_frames=9, size=32)
+    latents = tokenizer.encode(videos).z
+    loader = torch.utils.data.DataLoader([{"latent": z} for z in latents], batch_size=4)
+    history = train(
+        DiT(TINY),
+        loader,
+        TrainConfig(steps=4, mixed_precision="bf16", log_every=2),
+        output_dir=tmp_path,
+        progress=False,
+    )
+    assert [r["step"] for r in history] == [2, 4] and all(
+        torch.isfinite(torch.tensor(r["loss"])) for r in history
+    )

@@ -277,6 +277,8 @@ def train(
         start_step = _load_checkpoint(checkpoint, net, optimizer, scheduler, ema)
     net.train()
     model, optimizer, scheduler = accelerator.prepare(net, optimizer, scheduler)
+    if isinstance(data, torch.utils.data.DataLoader):
+        data = accelerator.prepare(data)  # shards batches across processes
     history: list[dict[str, float]] = []
     iterator = _cycle(data)
     bar = None
