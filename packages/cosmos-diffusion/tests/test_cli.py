@@ -141,3 +141,22 @@ def test_video2world_cli_with_image_and_errors(tiny_wfm_folder, tmp_path, capsys
     bad[bad.index("--num-frames") + 1] = "8"
     assert main([*bad, "--text-embeddings", str(_embeddings(tmp_path / "e.safetensors"))]) == 2
     assert "num_frames=8" in capsys.readouterr().err
+
+
+def test_documented_commands_parse():
+    """Every ``cosmos-diffusion ...`` command in docs/diffusion.md is accepted by the argument parser."""
+    import shlex
+    from pathlib import Path
+
+    from cosmos.diffusion.cli import build_parser
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "diffusion.md"
+    if not docs.exists():
+        pytest.skip("docs/diffusion.md not found next to the package")
+    text = docs.read_text().replace("\\\n", " ")
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("cosmos-diffusion ")]
+    assert len(commands) >= 3
+    parser = build_parser()
+    for command in commands:
+        args = parser.parse_args(shlex.split(command)[1:])
+        assert args.command in ("text2world", "video2world", "convert")
