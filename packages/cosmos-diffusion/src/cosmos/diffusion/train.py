@@ -251,13 +251,10 @@ def train(
     Returns:
         the history records logged every ``config.log_every`` steps (and the last step).
     """
-    from accelerate import Accelerator
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = Accelerator(
-        mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accumulation
-    )
+    accelerator = _make_accelerator(config)
     net.logvar.requires_grad_(config.uncertainty_weighting)  # unused parameters would trip DDP
     trainable = [
         p
@@ -333,6 +330,26 @@ def train(
         bar.close()
     net.eval()
     return history
+
+
+def _make_accelerator(config: TrainConfig) -> Any:
+    """An ``Accelerator`` for ``config``. accelerate keeps one global state per process; a single-process run
+    that asks for another precision than an earlier run in the same process (a notebook, a test session)
+    gets that state reset first. Multi-process runs are never reset."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, DistributedType
+
+    kwargs = {
+        "mixed_precision": config.mixed_precision,
+        "gradient_accumulation_steps": config.grad_accumulation,
+    }
+    try:
+        return Accelerator(**kwargs)
+    except ValueError:
+        if not AcceleratorState._shared_state or AcceleratorState().distributed_type != DistributedType.NO:
+            raise
+        AcceleratorState._reset_state()
+        return Accelerator(**kwargs)
 
 
 def _cycle(data: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
