@@ -25,6 +25,7 @@ __all__ = [
     "fixed_stride_scenes",
     "pyscenedetect_scenes",
     "scene_cuts",
+    "cut_f1",
     "ReadVideoStage",
     "ShotDetectionStage",
 ]
@@ -135,6 +136,24 @@ def pyscenedetect_scenes(data: bytes, config: SplitConfig) -> list[tuple[int, in
 def scene_cuts(scenes: list[tuple[int, int]]) -> list[int]:
     """First frames of every scene after the first: the detected cut positions."""
     return sorted({start for start, _ in scenes if start > 0})
+
+
+def cut_f1(detected: list[int], truth: list[int], *, tolerance: int = 2) -> tuple[float, float, float]:
+    """Precision, recall and F1 of detected cut frames against true ones (one-to-one matching within
+    ``tolerance`` frames, greedy by distance). Empty truth and empty detection score 1.0."""
+    if not truth and not detected:
+        return 1.0, 1.0, 1.0
+    pairs = sorted((abs(d - t), i, j) for i, d in enumerate(detected) for j, t in enumerate(truth) if abs(d - t) <= tolerance)
+    used_d, used_t = set(), set()
+    for _, i, j in pairs:
+        if i not in used_d and j not in used_t:
+            used_d.add(i)
+            used_t.add(j)
+    hits = len(used_d)
+    precision = hits / len(detected) if detected else 0.0
+    recall = hits / len(truth) if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return precision, recall, f1
 
 
 class ReadVideoStage(Stage):
