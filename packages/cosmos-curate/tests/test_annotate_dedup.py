@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from cosmos.curate.captioning import CaptionStage, TemplateCaptioner, make_windows
 from cosmos.curate.config import CaptionConfig, DedupConfig
 from cosmos.curate.dedup import default_num_clusters, semantic_dedup, spherical_kmeans
@@ -41,7 +40,9 @@ def test_embedder_is_unit_norm_and_sees_copies():
     a, b = shot_frames(6, 64, 80, seed=1), shot_frames(6, 64, 80, seed=2)
     ea, eb = embedder.embed(a), embedder.embed(b)
     assert ea.shape == (576,) and ea.dtype == np.float32 and abs(np.linalg.norm(ea) - 1) < 1e-5
-    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-3, 4, a.shape), 0, 255).astype(np.uint8)
+    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-3, 4, a.shape), 0, 255).astype(
+        np.uint8
+    )
     assert float(ea @ embedder.embed(noisy)) > 0.99 > float(ea @ eb)
 
 
@@ -62,14 +63,18 @@ def test_semdedup_removes_planted_duplicates_and_keeps_the_rest(keep):
     for j, source in enumerate(sources):  # exactly one of each planted pair survives
         assert result.keep[source] != result.keep[40 + j]
     assert result.keep[[i for i in range(40) if i not in set(sources)]].all()
-    assert (result.max_similarity[~result.keep] > 0.99).all() and (result.max_similarity[result.keep] <= 0.99).all()
+    assert (result.max_similarity[~result.keep] > 0.99).all() and (
+        result.max_similarity[result.keep] <= 0.99
+    ).all()
 
 
 def test_semdedup_highest_resolution_keeps_the_largest_copy():
     embeddings, sources = _planted(copies=5)
     resolutions = np.full(len(embeddings), 100)
     resolutions[40:] = 1000  # the planted copies are the high-resolution versions
-    result = semantic_dedup(embeddings, DedupConfig(n_clusters=4, keep="highest_resolution"), resolutions=resolutions)
+    result = semantic_dedup(
+        embeddings, DedupConfig(n_clusters=4, keep="highest_resolution"), resolutions=resolutions
+    )
     assert result.keep[40:].all() and not result.keep[sources].any()
     with pytest.raises(ValueError, match="resolutions"):
         semantic_dedup(embeddings, DedupConfig(keep="highest_resolution"))

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from cosmos.core import write_video
 from cosmos.curate.cli import main
 from cosmos.curate.shards import iter_samples
@@ -12,7 +11,10 @@ from cosmos.curate.synthetic import cut_video
 
 def test_run_split_dedup_shard_on_a_folder(tmp_path, capsys):
     pytest.importorskip("pybullet")
-    assert main(["sim", "robot", "--num", "1", "--out", str(tmp_path / "sim"), "--size", "64", "--frames", "12"]) == 0
+    assert (
+        main(["sim", "robot", "--num", "1", "--out", str(tmp_path / "sim"), "--size", "64", "--frames", "12"])
+        == 0
+    )
     assert (tmp_path / "sim/contact_sheets/robot.png").is_file()
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -1,7 +1,6 @@
 import dataclasses
 
 import pytest
-
 from cosmos.curate.config import PRESETS, CurateConfig, SplitConfig, curate_config_from_dict, get_preset
 
 
@@ -22,7 +21,11 @@ def test_configs_are_frozen_and_round_trip():
         config.split.threshold = 0.5  # type: ignore[misc]
     assert curate_config_from_dict(config.to_dict()) == config
     changed = config.replace(**{"split.algorithm": "fixed-stride", "motion.enabled": True})
-    assert changed.split.algorithm == "fixed-stride" and changed.motion.enabled and config.split.algorithm == "transnetv2"
+    assert (
+        changed.split.algorithm == "fixed-stride"
+        and changed.motion.enabled
+        and config.split.algorithm == "transnetv2"
+    )
 
 
 def test_frame_lengths_follow_the_reference_formulas():
@@ -31,9 +34,7 @@ def test_frame_lengths_follow_the_reference_formulas():
     assert split.max_length(29.97) == 1799 and split.crop_length(29.97) == 14
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"algorithm": "magic"}, {"max_length_mode": "cut"}, {"threshold": 1.5}]
-)
+@pytest.mark.parametrize("kwargs", [{"algorithm": "magic"}, {"max_length_mode": "cut"}, {"threshold": 1.5}])
 def test_bad_split_configs_raise(kwargs):
     with pytest.raises(ValueError):
         SplitConfig(**kwargs)

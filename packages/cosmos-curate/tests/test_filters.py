@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from cosmos.core import CheckpointError
 from cosmos.curate.config import MotionConfig, OverlayTextConfig, QualityConfig
 from cosmos.curate.media import encode_h264
@@ -68,7 +67,10 @@ def test_technical_quality_prefers_sharp_well_exposed_colour():
     assert 0 < good <= 1
     assert scorer.score(dark) < good and scorer.score(grey) < good
     assert scorer.score(np.zeros((0, 8, 8, 3), np.uint8)) == -1.0
-    assert TechnicalQualityScorer().frame_scores(blurred).mean() < TechnicalQualityScorer().frame_scores(sharp).mean()
+    assert (
+        TechnicalQualityScorer().frame_scores(blurred).mean()
+        < TechnicalQualityScorer().frame_scores(sharp).mean()
+    )
 
 
 def test_quality_stage_threshold_and_aesthetic_needs_weights():
@@ -83,11 +85,16 @@ def test_quality_stage_threshold_and_aesthetic_needs_weights():
 def test_aesthetic_mlp_loads_laion_keys_strictly(tmp_path):
     torch.manual_seed(0)
     laion = {
-        "layers.0.weight": torch.randn(1024, 768), "layers.0.bias": torch.randn(1024),
-        "layers.2.weight": torch.randn(128, 1024), "layers.2.bias": torch.randn(128),
-        "layers.4.weight": torch.randn(64, 128), "layers.4.bias": torch.randn(64),
-        "layers.6.weight": torch.randn(16, 64), "layers.6.bias": torch.randn(16),
-        "layers.7.weight": torch.randn(1, 16), "layers.7.bias": torch.randn(1),
+        "layers.0.weight": torch.randn(1024, 768),
+        "layers.0.bias": torch.randn(1024),
+        "layers.2.weight": torch.randn(128, 1024),
+        "layers.2.bias": torch.randn(128),
+        "layers.4.weight": torch.randn(64, 128),
+        "layers.4.bias": torch.randn(64),
+        "layers.6.weight": torch.randn(16, 64),
+        "layers.6.bias": torch.randn(16),
+        "layers.7.weight": torch.randn(1, 16),
+        "layers.7.bias": torch.randn(1),
     }
     torch.save(laion, tmp_path / "sac.pth")
     mlp = AestheticMLP.from_file(tmp_path / "sac.pth")
@@ -107,7 +114,9 @@ def test_overlay_text_tracks_and_corner_logos():
     assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0 and iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
     caption = (100, 400, 500, 440)  # a lower third that stays put
     assert find_overlay_text([(i * 3, [caption]) for i in range(6)], 640, 480, config)
-    moving = [(i * 3, [(100 + 40 * i, 200, 180 + 40 * i, 230)]) for i in range(6)]  # scene text moving with the camera
+    moving = [
+        (i * 3, [(100 + 40 * i, 200, 180 + 40 * i, 230)]) for i in range(6)
+    ]  # scene text moving with the camera
     assert not find_overlay_text(moving, 640, 480, config)
     logo = [(0, [(600, 5, 630, 25)]), (30, [(601, 5, 631, 25)]), (60, [(300, 200, 340, 230)])]
     assert find_overlay_text(logo, 640, 480, config)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cosmos.curate.executor import LocalExecutor
 from cosmos.curate.pipeline import run_pipeline
 from cosmos.curate.shards import iter_samples
@@ -37,20 +36,26 @@ def test_end_to_end_finds_cuts_filters_static_and_duplicates(local_run):
     for clips in by_video.values():
         ranges = sorted(tuple(c["frame_range"]) for c in clips)
         # one clip per true shot, inside it (cuts at 32 and 64 found), cropped by int(0.5 * 8) = 4 frames
-        assert [r[0] // SHOT for r in ranges] == [0, 1, 2] and all(r[0] // SHOT == (r[1] - 1) // SHOT for r in ranges)
+        assert [r[0] // SHOT for r in ranges] == [0, 1, 2] and all(
+            r[0] // SHOT == (r[1] - 1) // SHOT for r in ranges
+        )
         assert [r[0] % SHOT for r in ranges] == [4, 4, 4]
         static = [c for c in clips if c["frame_range"][0] // SHOT == 1]
         assert static[0]["status"] == "filtered:motion"  # the frozen middle shot
     # the planted copy: each of its moving clips duplicates video0's (one of each pair survives)
     pairs = {}
     for clip in manifest["clips"]:
-        if clip["source_video"] in ("video0.mp4", "video0_copy.mp4") and not clip["status"].startswith("filtered"):
+        if clip["source_video"] in ("video0.mp4", "video0_copy.mp4") and not clip["status"].startswith(
+            "filtered"
+        ):
             pairs.setdefault(tuple(clip["frame_range"]), []).append(clip["status"])
     assert all(sorted(s) == ["duplicate", "sharded"] for s in pairs.values()) and len(pairs) == 2
     assert manifest["counts"]["duplicates"] == 2 and manifest["counts"]["sharded"] == 6
     samples = list(iter_samples(out / "shards"))
     assert len(samples) == 6 and all(s["video"].shape[0] == 3 and s["caption"] for s in samples)
-    assert {s["metadata"]["span_uuid"] for s in samples} == {c["uuid"] for c in manifest["clips"] if c["status"] == "sharded"}
+    assert {s["metadata"]["span_uuid"] for s in samples} == {
+        c["uuid"] for c in manifest["clips"] if c["status"] == "sharded"
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert [s["name"] for s in summary["stages"]][:3] == ["read", "split", "transcode"]
 
@@ -67,7 +72,7 @@ def test_resume_after_kill_gives_identical_manifest(local_run, video_folder, tmp
         "from cosmos.curate.executor import LocalExecutor\n"
         "from cosmos.curate.pipeline import run_pipeline\n"
         "def run(src, out):\n"
-        f"    config = get_preset('cosmos-curate').replace(**{{'split.min_length_frames': 16, 'motion.enabled': True}})\n"
+        "    config = get_preset('cosmos-curate').replace(**{'split.min_length_frames': 16, 'motion.enabled': True})\n"
         "    run_pipeline(src, out, config, executor=LocalExecutor(progress=False), verbose=False)\n"
     )
     code = script.format(path=[str(tmp_path)] + sys.path, src=str(video_folder), out=str(out))
@@ -89,7 +94,12 @@ def test_resume_after_kill_gives_identical_manifest(local_run, video_folder, tmp
 def test_resume_refuses_a_different_config(local_run, video_folder):
     out, _ = local_run
     with pytest.raises(ValueError, match="different config"):
-        run_pipeline(video_folder, out, CONFIG.replace(**{"split.threshold": 0.5}), executor=LocalExecutor(progress=False))
+        run_pipeline(
+            video_folder,
+            out,
+            CONFIG.replace(**{"split.threshold": 0.5}),
+            executor=LocalExecutor(progress=False),
+        )
 
 
 def test_ray_executor_gives_the_local_manifest(local_run, video_folder, tmp_path):
@@ -97,7 +107,9 @@ def test_ray_executor_gives_the_local_manifest(local_run, video_folder, tmp_path
     from cosmos.curate.ray_executor import RayExecutor
 
     reference_out, reference = local_run
-    manifest = run_pipeline(video_folder, tmp_path, CONFIG, executor=RayExecutor(num_cpus=2, progress=False), verbose=False)
+    manifest = run_pipeline(
+        video_folder, tmp_path, CONFIG, executor=RayExecutor(num_cpus=2, progress=False), verbose=False
+    )
     assert manifest == reference
     summary = json.loads((Path(tmp_path) / "summary.json").read_text())
     assert summary["executor"] == "ray" and summary["stages"][1]["clips_out"] == 12

@@ -6,18 +6,34 @@ import tarfile
 import numpy as np
 import pytest
 import torch
-
 from cosmos.curate.config import ShardConfig
 from cosmos.curate.media import encode_h264
-from cosmos.curate.shard_writer import ShardSample, aspect_ratio_bucket, bucket_of, duration_bucket, resolution_bucket, write_shards
+from cosmos.curate.shard_writer import (
+    ShardSample,
+    aspect_ratio_bucket,
+    bucket_of,
+    duration_bucket,
+    resolution_bucket,
+    write_shards,
+)
 from cosmos.curate.shards import ShardDataset, iter_samples, list_shards
 from cosmos.curate.synthetic import shot_frames
 
 
 @pytest.mark.parametrize(
     ("seconds", "bucket"),
-    [(0.5, "0_2"), (1.99, "0_2"), (2.0, "2_5"), (4.99, "2_5"), (5.0, "5_10"), (10.0, "5_10"), (10.01, "10_30"),
-     (30.0, "10_30"), (30.5, "30_inf"), (3600.0, "30_inf")],
+    [
+        (0.5, "0_2"),
+        (1.99, "0_2"),
+        (2.0, "2_5"),
+        (4.99, "2_5"),
+        (5.0, "5_10"),
+        (10.0, "5_10"),
+        (10.01, "10_30"),
+        (30.0, "10_30"),
+        (30.5, "30_inf"),
+        (3600.0, "30_inf"),
+    ],
 )
 def test_duration_buckets_keep_short_clips(seconds, bucket):
     assert duration_bucket(seconds) == bucket
@@ -25,8 +41,18 @@ def test_duration_buckets_keep_short_clips(seconds, bucket):
 
 @pytest.mark.parametrize(
     ("width", "height", "bucket"),
-    [(65, 100, "9_16"), (66, 100, "3_4"), (88, 100, "3_4"), (89, 100, "1_1"), (116, 100, "1_1"), (117, 100, "4_3"),
-     (155, 100, "4_3"), (156, 100, "16_9"), (1000, 100, "16_9"), (1001, 100, "ultrawide")],
+    [
+        (65, 100, "9_16"),
+        (66, 100, "3_4"),
+        (88, 100, "3_4"),
+        (89, 100, "1_1"),
+        (116, 100, "1_1"),
+        (117, 100, "4_3"),
+        (155, 100, "4_3"),
+        (156, 100, "16_9"),
+        (1000, 100, "16_9"),
+        (1001, 100, "ultrawide"),
+    ],
 )
 def test_aspect_ratio_bins(width, height, bucket):
     assert aspect_ratio_bucket(width, height) == bucket
@@ -43,10 +69,15 @@ def test_resolution_bins():
 @pytest.fixture(scope="module")
 def samples():
     out = []
-    for i, (frames, fps, h, w) in enumerate([(20, 8.0, 64, 64), (24, 8.0, 64, 64), (50, 8.0, 48, 80), (12, 8.0, 64, 64)]):
+    for i, (frames, fps, h, w) in enumerate(
+        [(20, 8.0, 64, 64), (24, 8.0, 64, 64), (50, 8.0, 48, 80), (12, 8.0, 64, 64)]
+    ):
         video = shot_frames(frames, h, w, seed=i)
         meta = {"width": w, "height": h, "num_frames": frames, "framerate": fps, "caption": f"clip {i}"}
-        arrays = {"actions": np.full((frames - 1, 7), i, np.float32), "masks": np.zeros((frames, h, w), np.int16)}
+        arrays = {
+            "actions": np.full((frames - 1, 7), i, np.float32),
+            "masks": np.zeros((frames, h, w), np.int16),
+        }
         out.append(ShardSample(f"clip{i}", encode_h264(video, fps, crf=20), meta, arrays))
     return out
 
@@ -62,8 +93,16 @@ def test_layout_keys_and_round_trip(samples, tmp_path):
     tar_path = tmp_path / "v0/resolution_lt_720/aspect_ratio_1_1/duration_2_5/part_000000/000000.tar"
     with tarfile.open(tar_path) as tar:
         names = tar.getnames()
-    assert names == ["clip0.actions.npy", "clip0.json", "clip0.masks.npz", "clip0.mp4",
-                     "clip1.actions.npy", "clip1.json", "clip1.masks.npz", "clip1.mp4"]
+    assert names == [
+        "clip0.actions.npy",
+        "clip0.json",
+        "clip0.masks.npz",
+        "clip0.mp4",
+        "clip1.actions.npy",
+        "clip1.json",
+        "clip1.masks.npz",
+        "clip1.mp4",
+    ]
     info = json.loads((tar_path.parents[1] / "wdinfo.json").read_text())
     assert info["total_key_count"] == 2 and info["tars"] == [tar_path.relative_to(tmp_path).as_posix()]
     decoded = {s["__key__"]: s for s in iter_samples(tmp_path)}

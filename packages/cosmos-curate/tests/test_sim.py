@@ -44,7 +44,11 @@ def test_robot_episode_completes_pick_and_place():
 def test_same_seed_same_bytes(tmp_path):
     a = write_robot_dataset(tmp_path / "a", 1, seed=5, config=TINY_ROBOT, progress=False)
     b = write_robot_dataset(tmp_path / "b", 1, seed=5, config=TINY_ROBOT, progress=False)
-    assert a == b and _digest(tmp_path / "a" / a["shards"][0]["path"].replace("v0", "shards/v0", 1)) == a["shards"][0]["sha256"]
+    assert (
+        a == b
+        and _digest(tmp_path / "a" / a["shards"][0]["path"].replace("v0", "shards/v0", 1))
+        == a["shards"][0]["sha256"]
+    )
     assert _digest(tmp_path / "a/videos/robot_000005.mp4") == _digest(tmp_path / "b/videos/robot_000005.mp4")
     c = write_robot_dataset(tmp_path / "c", 1, seed=6, config=TINY_ROBOT, progress=False)
     assert c["shards"][0]["sha256"] != a["shards"][0]["sha256"]
@@ -82,7 +86,9 @@ def test_scene_behaviour(physics_clips):
 
 
 def test_physics_dataset_writes_a_contact_sheet_per_scene(tmp_path):
-    manifest = write_physics_dataset(tmp_path, 8, config=PhysicsConfig(height=32, width=32, num_frames=4), progress=False)
+    manifest = write_physics_dataset(
+        tmp_path, 8, config=PhysicsConfig(height=32, width=32, num_frames=4), progress=False
+    )
     assert [s["scene"] for s in manifest["samples"]] == list(PHYSICS_SCENES)
     for scene in PHYSICS_SCENES:
         assert (tmp_path / "contact_sheets" / f"physics_{scene}.png").stat().st_size > 0

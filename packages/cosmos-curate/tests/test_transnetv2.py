@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from cosmos.core import CheckpointError, ShapeError, load_state_dict_file
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.splitting import cut_f1, predictions_to_scenes, pyscenedetect_scenes, scene_cuts
@@ -74,7 +73,9 @@ def test_shot_detection_finds_known_cuts(model, tmp_path, record_property):
     assert f1_transnet == 1.0
 
     pytest.importorskip("scenedetect")
-    scenes = pyscenedetect_scenes(data, SplitConfig(algorithm="pyscenedetect", pyscenedetect_detector="adaptive"))
+    scenes = pyscenedetect_scenes(
+        data, SplitConfig(algorithm="pyscenedetect", pyscenedetect_detector="adaptive")
+    )
     _, _, f1_psd = cut_f1(scene_cuts(scenes), cuts, tolerance=2)
     record_property("f1_pyscenedetect", f1_psd)
     print(f"PySceneDetect cuts {scene_cuts(scenes)} vs true {cuts}: F1 {f1_psd:.3f}")

@@ -19,16 +19,17 @@ import urllib.request
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
-
 from cosmos.curate.config import CaptionConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import Clip, VideoTask, Window
+from PIL import Image
 
 __all__ = ["make_windows", "Captioner", "TemplateCaptioner", "OpenAICompatibleCaptioner", "CaptionStage"]
 
 
-def make_windows(num_frames: int, window_size: int = 256, remainder_threshold: int = 128) -> list[tuple[int, int]]:
+def make_windows(
+    num_frames: int, window_size: int = 256, remainder_threshold: int = 128
+) -> list[tuple[int, int]]:
     """``(start_frame, end_frame)`` windows, end inclusive, covering ``num_frames`` frames (spec §7)."""
     if num_frames <= 0:
         return []
@@ -124,8 +125,10 @@ class CaptionStage(Stage):
 
     def __init__(self, config: CaptionConfig) -> None:
         self.config = config
-        self.captioner = None if config.backend == "none" else (
-            TemplateCaptioner() if config.backend == "template" else OpenAICompatibleCaptioner(config)
+        self.captioner = (
+            None
+            if config.backend == "none"
+            else (TemplateCaptioner() if config.backend == "template" else OpenAICompatibleCaptioner(config))
         )
 
     def process_data(self, tasks: list[VideoTask]) -> list[VideoTask]:
@@ -133,7 +136,10 @@ class CaptionStage(Stage):
         for task in tasks:
             for clip in task.clips:
                 num_frames = clip.metadata.get("num_frames", clip.num_frames)
-                clip.windows = [Window(s, e) for s, e in make_windows(num_frames, cfg.window_size, cfg.remainder_threshold)]
+                clip.windows = [
+                    Window(s, e)
+                    for s, e in make_windows(num_frames, cfg.window_size, cfg.remainder_threshold)
+                ]
                 if self.captioner is None:
                     continue
                 frames = clip.frames if clip.frames is not None else np.zeros((0, 1, 1, 3), np.uint8)
@@ -147,5 +153,7 @@ class CaptionStage(Stage):
                     except (RuntimeError, KeyError, ValueError) as exc:
                         window.caption_status = "error"
                         clip.errors[self.name] = str(exc)
-                task.clip_stats["windows_captioned"] += sum(w.caption_status == "success" for w in clip.windows)
+                task.clip_stats["windows_captioned"] += sum(
+                    w.caption_status == "success" for w in clip.windows
+                )
         return tasks

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from cosmos.curate.config import DedupConfig
 
 __all__ = ["spherical_kmeans", "DedupResult", "semantic_dedup", "default_num_clusters"]
@@ -33,7 +32,9 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def spherical_kmeans(embeddings: np.ndarray, k: int, *, max_iter: int = 100, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def spherical_kmeans(
+    embeddings: np.ndarray, k: int, *, max_iter: int = 100, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
     """Cosine k-means.
 
     Args:
@@ -54,7 +55,11 @@ def spherical_kmeans(embeddings: np.ndarray, k: int, *, max_iter: int = 100, see
     for _ in range(1, k):  # k-means++ on cosine distance
         weights = np.clip(distance, 0, None) ** 2
         total = weights.sum()
-        pick = int(rng.choice(n, p=weights / total)) if total > 1e-12 else int(np.setdiff1d(np.arange(n), chosen)[0])
+        pick = (
+            int(rng.choice(n, p=weights / total))
+            if total > 1e-12
+            else int(np.setdiff1d(np.arange(n), chosen)[0])
+        )
         chosen.append(pick)
         distance = np.minimum(distance, 1.0 - x @ x[pick])
     centroids = x[chosen].copy()
@@ -127,7 +132,9 @@ def semantic_dedup(
         elif config.keep == "easy":
             order = sorted(range(len(members)), key=lambda i: (distance[i], ids[members[i]]))
         else:
-            order = sorted(range(len(members)), key=lambda i: (-resolutions[members[i]], -distance[i], ids[members[i]]))
+            order = sorted(
+                range(len(members)), key=lambda i: (-resolutions[members[i]], -distance[i], ids[members[i]])
+            )
         ordered = members[order]
         vectors = x[ordered]
         for start in range(0, len(ordered), TILE):  # strict upper triangle, one tile of rows at a time

@@ -14,7 +14,6 @@ from typing import Protocol
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from cosmos.curate.config import EmbeddingConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask
@@ -55,9 +54,13 @@ class ColourThumbnailEmbedder:
     def embed(self, frames: np.ndarray) -> np.ndarray:
         if frames.shape[0] == 0:
             return np.zeros(self.dim, np.float32)
-        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0  # [N, 3, H, W]
+        video = (
+            torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+        )  # [N, 3, H, W]
         grey = (video * torch.tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
-        thumbs = F.adaptive_avg_pool2d(grey, (16, 16))[:, 0].reshape(len(frames), -1).numpy().astype(np.float64)
+        thumbs = (
+            F.adaptive_avg_pool2d(grey, (16, 16))[:, 0].reshape(len(frames), -1).numpy().astype(np.float64)
+        )
         mean_thumb = thumbs.mean(0)
         appearance = self._unit(mean_thumb - mean_thumb.mean())
         change = np.abs(np.diff(thumbs, axis=0)).mean(0) if len(thumbs) > 1 else np.zeros(256)

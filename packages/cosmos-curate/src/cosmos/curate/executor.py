@@ -12,10 +12,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
 from cosmos.curate.stage import Stage
 from cosmos.curate.tasks import VideoTask
+from tqdm.auto import tqdm
 
 __all__ = ["StageStats", "summary_table", "LocalExecutor"]
 
@@ -45,7 +44,9 @@ def summary_table(stats: list[StageStats]) -> str:
     header = f"{'stage':<16}{'tasks in':>9}{'tasks out':>10}{'clips in':>9}{'clips out':>10}{'seconds':>9}"
     lines = [header, "-" * len(header)]
     for s in stats:
-        lines.append(f"{s.name:<16}{s.tasks_in:>9}{s.tasks_out:>10}{s.clips_in:>9}{s.clips_out:>10}{s.seconds:>9.2f}")
+        lines.append(
+            f"{s.name:<16}{s.tasks_in:>9}{s.tasks_out:>10}{s.clips_in:>9}{s.clips_out:>10}{s.seconds:>9.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -57,11 +58,20 @@ class LocalExecutor:
     def __init__(self, *, progress: bool = True) -> None:
         self.progress = progress
 
-    def run(self, stages: list[Stage], tasks: Iterable[VideoTask], *, total: int | None = None) -> tuple[list[VideoTask], list[StageStats]]:
+    def run(
+        self, stages: list[Stage], tasks: Iterable[VideoTask], *, total: int | None = None
+    ) -> tuple[list[VideoTask], list[StageStats]]:
         """Push every task through ``stages`` in order; returns the final tasks and per-stage stats."""
         stats = [StageStats(stage.name) for stage in stages]
         bars = [
-            tqdm(total=total, desc=f"{stage.name:<14}", unit="video", position=i, leave=True, disable=not self.progress)
+            tqdm(
+                total=total,
+                desc=f"{stage.name:<14}",
+                unit="video",
+                position=i,
+                leave=True,
+                disable=not self.progress,
+            )
             for i, stage in enumerate(stages)
         ]
         for stage in stages:

@@ -12,7 +12,6 @@ from fractions import Fraction
 
 import av
 import numpy as np
-
 from cosmos.curate.tasks import VideoMetadata
 
 __all__ = ["probe_video", "decode_frames", "iter_frames", "H264Encoder", "encode_h264", "fps_fraction"]
@@ -137,7 +136,14 @@ class H264Encoder:
         threads: int = 1,
         crf: int | None = None,
     ) -> None:
-        self.fps, self.encoder, self.bit_rate, self.preset, self.threads, self.crf = fps, encoder, bit_rate, preset, threads, crf
+        self.fps, self.encoder, self.bit_rate, self.preset, self.threads, self.crf = (
+            fps,
+            encoder,
+            bit_rate,
+            preset,
+            threads,
+            crf,
+        )
         self._buffer = io.BytesIO()
         self._container = None
         self._stream = None

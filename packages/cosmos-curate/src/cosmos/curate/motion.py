@@ -19,7 +19,6 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from cosmos.curate.config import MotionConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask
@@ -68,7 +67,9 @@ def motion_scores(data: bytes, *, target_fps: float = 2.0) -> MotionScores:
             stream = container.streams.video[0]
             stream.codec_context.options = {"flags2": "+export_mvs"}
             fps = float(stream.average_rate or 0) or 1.0
-            duration = float(stream.duration * stream.time_base) if stream.duration else (stream.frames or 0) / fps
+            duration = (
+                float(stream.duration * stream.time_base) if stream.duration else (stream.frames or 0) / fps
+            )
             every = max(1, round(fps / target_fps))
             max_samples = max(10, round(target_fps * duration * 0.5))
             for index, frame in enumerate(container.decode(stream)):
@@ -89,7 +90,9 @@ def motion_scores(data: bytes, *, target_fps: float = 2.0) -> MotionScores:
     stack = np.stack(magnitudes)  # [N, H, W]
     mean_map = torch.from_numpy(stack.mean(0))[None, None]  # [1, 1, H, W]
     height, width = stack.shape[1:]
-    small = F.interpolate(mean_map, size=(max(1, round(height / 256)), max(1, round(width / 256))), mode="bilinear")
+    small = F.interpolate(
+        mean_map, size=(max(1, round(height / 256)), max(1, round(width / 256))), mode="bilinear"
+    )
     return MotionScores(float(stack.mean()), float(small.min()))
 
 

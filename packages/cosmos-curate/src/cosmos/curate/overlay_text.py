@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from cosmos.curate.config import OverlayTextConfig
 from cosmos.curate.media import decode_frames
 from cosmos.curate.stage import Resources, Stage
@@ -43,7 +42,9 @@ class _Track:
     last_frame: int = 0
 
 
-def find_overlay_text(detections: list[tuple[int, list[Box]]], width: int, height: int, config: OverlayTextConfig) -> bool:
+def find_overlay_text(
+    detections: list[tuple[int, list[Box]]], width: int, height: int, config: OverlayTextConfig
+) -> bool:
     """Whether per-frame text boxes show overlay text (stable tracks) or corner text (logos).
 
     Args:
@@ -91,10 +92,14 @@ def tesseract_boxes(frame: np.ndarray, min_confidence: float = 60.0) -> list[Box
     try:
         import pytesseract
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError("the overlay-text filter needs `pip install pytesseract` and `apt-get install tesseract-ocr`") from exc
+        raise ImportError(
+            "the overlay-text filter needs `pip install pytesseract` and `apt-get install tesseract-ocr`"
+        ) from exc
     data = pytesseract.image_to_data(frame, output_type=pytesseract.Output.DICT)
     boxes = []
-    for text, conf, x, y, w, h in zip(data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]):
+    for text, conf, x, y, w, h in zip(
+        data["text"], data["conf"], data["left"], data["top"], data["width"], data["height"]
+    ):
         if text.strip() and float(conf) >= min_confidence:
             boxes.append((float(x), float(y), float(x + w), float(y + h)))
     return boxes
@@ -119,7 +124,10 @@ class OverlayTextStage(Stage):
                 scale = min(1.0, cfg.max_side / max(height, width))
                 size = (round(height * scale), round(width * scale))
                 frames = decode_frames(clip.encoded_data, every=cfg.frame_stride, size=size)
-                detections = [(i * cfg.frame_stride, tesseract_boxes(f, cfg.min_confidence)) for i, f in enumerate(frames)]
+                detections = [
+                    (i * cfg.frame_stride, tesseract_boxes(f, cfg.min_confidence))
+                    for i, f in enumerate(frames)
+                ]
                 clip.has_overlay_text = find_overlay_text(detections, size[1], size[0], cfg)
                 if clip.has_overlay_text:
                     task.reject(clip, self.name)

@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-
 from cosmos.curate.captioning import CaptionStage
 from cosmos.curate.config import CurateConfig, curate_config_from_dict
 from cosmos.curate.dedup import semantic_dedup
@@ -71,7 +70,12 @@ def clip_record(clip: Clip) -> dict:
     """The per-clip metadata JSON (``metas/v0/{id}.json``) of a processed clip."""
     start_s, end_s = clip.span
     windows = [
-        {"start_frame": w.start_frame, "end_frame": w.end_frame, "caption": dict(w.caption), "caption_status": w.caption_status}
+        {
+            "start_frame": w.start_frame,
+            "end_frame": w.end_frame,
+            "caption": dict(w.caption),
+            "caption_status": w.caption_status,
+        }
         for w in clip.windows
     ]
     return {
@@ -115,28 +119,43 @@ class ClipWriterStage(Stage):
                     buffer = io.BytesIO()
                     np.save(buffer, clip.embedding.astype(np.float32), allow_pickle=False)
                     _atomic_write(out / "embeddings" / f"{clip.uuid}.npy", buffer.getvalue())
-                _atomic_write(out / "metas" / "v0" / f"{clip.uuid}.json", json.dumps(clip_record(clip), indent=1, sort_keys=True))
+                _atomic_write(
+                    out / "metas" / "v0" / f"{clip.uuid}.json",
+                    json.dumps(clip_record(clip), indent=1, sort_keys=True),
+                )
                 clip.encoded_data, clip.frames = None, None
             meta = task.metadata
             marker = {
                 "relative_path": task.relative_path,
-                "metadata": None if meta is None else {k: getattr(meta, k) for k in meta.__dataclass_fields__},
+                "metadata": None
+                if meta is None
+                else {k: getattr(meta, k) for k in meta.__dataclass_fields__},
                 "clips": sorted(c.uuid for c in task.clips),
                 "filtered_clips": sorted(c.uuid for c in task.filtered_clips),
                 "clip_stats": dict(sorted(task.clip_stats.items())),
                 "errors": dict(task.errors),
             }
-            _atomic_write(out / "processed_videos" / f"{task.relative_path}.json", json.dumps(marker, indent=1, sort_keys=True))
+            _atomic_write(
+                out / "processed_videos" / f"{task.relative_path}.json",
+                json.dumps(marker, indent=1, sort_keys=True),
+            )
             task.encoded_data, task.frames_27x48 = None, None
         return tasks
 
 
 def build_split_stages(config: CurateConfig, output_dir: str | Path) -> list[Stage]:
     """The split-annotate stage list for ``config`` (optional stages only when enabled)."""
-    stages: list[Stage] = [ReadVideoStage(), ShotDetectionStage(config.split), TranscodeStage(config.transcode)]
+    stages: list[Stage] = [
+        ReadVideoStage(),
+        ShotDetectionStage(config.split),
+        TranscodeStage(config.transcode),
+    ]
     if config.motion.enabled:
         stages.append(MotionFilterStage(config.motion))
-    stages += [FrameExtractionStage(config.embedding.frames_fps, config.embedding.max_frames), QualityFilterStage(config.quality)]
+    stages += [
+        FrameExtractionStage(config.embedding.frames_fps, config.embedding.max_frames),
+        QualityFilterStage(config.quality),
+    ]
     if config.overlay_text.enabled:
         stages.append(OverlayTextStage(config.overlay_text))
     stages += [EmbeddingStage(config.embedding), CaptionStage(config.caption), ClipWriterStage(output_dir)]
@@ -165,13 +184,22 @@ def _check_config(output_dir: Path, config: CurateConfig) -> None:
         _atomic_write(path, json.dumps(config.to_dict(), indent=1, sort_keys=True))
 
 
-def run_split(input_dir: str | Path, output_dir: str | Path, config: CurateConfig, *, executor=None, limit: int | None = None) -> list[StageStats]:
+def run_split(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    config: CurateConfig,
+    *,
+    executor=None,
+    limit: int | None = None,
+) -> list[StageStats]:
     """Split-annotate every input video without a resume marker; returns per-stage stats."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _check_config(output_dir, config)
     videos = discover_videos(input_dir)[:limit] if limit else discover_videos(input_dir)
-    pending = [(p, rel) for p, rel in videos if not (output_dir / "processed_videos" / f"{rel}.json").is_file()]
+    pending = [
+        (p, rel) for p, rel in videos if not (output_dir / "processed_videos" / f"{rel}.json").is_file()
+    ]
     executor = executor or LocalExecutor()
     tasks: Iterator[VideoTask] = (VideoTask(input_path=str(p), relative_path=rel) for p, rel in pending)
     _, stats = executor.run(build_split_stages(config, output_dir), tasks, total=len(pending))
@@ -208,9 +236,16 @@ def run_dedup(output_dir: str | Path, config: CurateConfig) -> dict[str, dict]:
                 "duplicate_of": ids[dedup.max_index[i]] if not dedup.keep[i] else None,
                 "keep": bool(dedup.keep[i]),
             }
-    summary = {"eps": config.dedup.eps, "total": len(ids), "kept": sum(r["keep"] for r in result.values()) if result else len(ids)}
+    summary = {
+        "eps": config.dedup.eps,
+        "total": len(ids),
+        "kept": sum(r["keep"] for r in result.values()) if result else len(ids),
+    }
     summary["removed"] = summary["total"] - summary["kept"]
-    _atomic_write(output_dir / "dedup" / "semdedup.json", json.dumps({"summary": summary, "clips": result}, indent=1, sort_keys=True))
+    _atomic_write(
+        output_dir / "dedup" / "semdedup.json",
+        json.dumps({"summary": summary, "clips": result}, indent=1, sort_keys=True),
+    )
     return result
 
 
@@ -219,12 +254,19 @@ def run_shard(output_dir: str | Path, config: CurateConfig) -> list[dict]:
     output_dir = Path(output_dir)
     dedup_path = output_dir / "dedup" / "semdedup.json"
     dedup = json.loads(dedup_path.read_text())["clips"] if dedup_path.is_file() else {}
-    ids = [u for marker in _markers(output_dir) for u in marker["clips"] if dedup.get(u, {"keep": True})["keep"]]
-    metas = sorted((_meta(output_dir, u) for u in ids), key=lambda m: (m["source_video"], m["frame_range"][0]))
+    ids = [
+        u for marker in _markers(output_dir) for u in marker["clips"] if dedup.get(u, {"keep": True})["keep"]
+    ]
+    metas = sorted(
+        (_meta(output_dir, u) for u in ids), key=lambda m: (m["source_video"], m["frame_range"][0])
+    )
     shard_dir = output_dir / "shards"
     if shard_dir.exists():
         shutil.rmtree(shard_dir)
-    samples = (ShardSample(m["span_uuid"].replace("-", ""), (output_dir / m["clip_location"]).read_bytes(), m) for m in metas)
+    samples = (
+        ShardSample(m["span_uuid"].replace("-", ""), (output_dir / m["clip_location"]).read_bytes(), m)
+        for m in metas
+    )
     return write_shards(samples, shard_dir, config.shard)
 
 
@@ -238,7 +280,11 @@ def write_manifest(output_dir: str | Path, config: CurateConfig) -> dict:
     markers = _markers(output_dir)
     dedup_path = output_dir / "dedup" / "semdedup.json"
     dedup = json.loads(dedup_path.read_text())["clips"] if dedup_path.is_file() else {}
-    shard_index = json.loads((output_dir / "shards" / "shards.json").read_text()) if (output_dir / "shards" / "shards.json").is_file() else {"shards": []}
+    shard_index = (
+        json.loads((output_dir / "shards" / "shards.json").read_text())
+        if (output_dir / "shards" / "shards.json").is_file()
+        else {"shards": []}
+    )
     shard_of = {key: record for record in shard_index["shards"] for key in record["keys"]}
     clips = []
     for marker in markers:
@@ -269,11 +315,18 @@ def write_manifest(output_dir: str | Path, config: CurateConfig) -> dict:
         "format": MANIFEST_FORMAT,
         "config": config.to_dict(),
         "videos": [
-            {"relative_path": m["relative_path"], "clips": m["clips"], "filtered_clips": m["filtered_clips"], "errors": m["errors"]}
+            {
+                "relative_path": m["relative_path"],
+                "clips": m["clips"],
+                "filtered_clips": m["filtered_clips"],
+                "errors": m["errors"],
+            }
             for m in markers
         ],
         "clips": sorted(clips, key=lambda c: c["uuid"]),
-        "shards": [{k: r[k] for k in ("path", "bucket", "num_samples", "sha256")} for r in shard_index["shards"]],
+        "shards": [
+            {k: r[k] for k in ("path", "bucket", "num_samples", "sha256")} for r in shard_index["shards"]
+        ],
         "counts": {
             "videos": len(markers),
             "clips": len(clips),
@@ -302,16 +355,25 @@ def run_pipeline(
     """
     output_dir = Path(output_dir)
     stats = run_split(input_dir, output_dir, config, executor=executor, limit=limit)
-    for name, step in (("dedup", lambda: run_dedup(output_dir, config)), ("shard", lambda: run_shard(output_dir, config))):
+    for name, step in (
+        ("dedup", lambda: run_dedup(output_dir, config)),
+        ("shard", lambda: run_shard(output_dir, config)),
+    ):
         start = time.perf_counter()
         step()
         stats.append(StageStats(name, seconds=time.perf_counter() - start))
     manifest = write_manifest(output_dir, config)
     stats[-1].clips_out = manifest["counts"]["sharded"]
     table = summary_table(stats)
-    summary = {"stages": [s.__dict__ for s in stats], "counts": manifest["counts"], "executor": getattr(executor, "name", "local")}
+    summary = {
+        "stages": [s.__dict__ for s in stats],
+        "counts": manifest["counts"],
+        "executor": getattr(executor, "name", "local"),
+    }
     _atomic_write(output_dir / "summary.json", json.dumps(summary, indent=1))
     if verbose:
         print(table)
-        print(f"{manifest['counts']['sharded']} clips sharded from {manifest['counts']['videos']} videos -> {output_dir / 'shards'}")
+        print(
+            f"{manifest['counts']['sharded']} clips sharded from {manifest['counts']['videos']} videos -> {output_dir / 'shards'}"
+        )
     return manifest

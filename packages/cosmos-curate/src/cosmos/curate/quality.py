@@ -17,12 +17,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from torch import nn
-
 from cosmos.core import CheckpointError, StateDictAdapter, check_state_dict, load_state_dict_file
 from cosmos.curate.config import QualityConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask
+from torch import nn
 
 __all__ = [
     "QualityScorer",
@@ -61,7 +60,11 @@ class TechnicalQualityScorer:
         rgb = frames.astype(np.float64)
         grey = rgb @ np.array([0.299, 0.587, 0.114])  # [N, H, W]
         laplacian = (
-            -4 * grey[:, 1:-1, 1:-1] + grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
+            -4 * grey[:, 1:-1, 1:-1]
+            + grey[:, :-2, 1:-1]
+            + grey[:, 2:, 1:-1]
+            + grey[:, 1:-1, :-2]
+            + grey[:, 1:-1, 2:]
         )
         sharpness = 1.0 - np.exp(-laplacian.reshape(len(frames), -1).var(axis=1) / 100.0)
         mean_grey = grey.reshape(len(frames), -1).mean(axis=1) / 255.0
@@ -70,7 +73,9 @@ class TechnicalQualityScorer:
         rg = rgb[..., 0] - rgb[..., 1]
         yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
         flat_rg, flat_yb = rg.reshape(len(frames), -1), yb.reshape(len(frames), -1)
-        colourfulness = np.hypot(flat_rg.std(1), flat_yb.std(1)) + 0.3 * np.hypot(flat_rg.mean(1), flat_yb.mean(1))
+        colourfulness = np.hypot(flat_rg.std(1), flat_yb.std(1)) + 0.3 * np.hypot(
+            flat_rg.mean(1), flat_yb.mean(1)
+        )
         colour = np.minimum(1.0, colourfulness / 60.0)
         terms = np.stack([sharpness, exposure, colour]).clip(1e-6, 1.0)
         return np.exp(np.log(terms).mean(axis=0))
@@ -85,7 +90,13 @@ class TechnicalQualityScorer:
 class AestheticMLPAdapter(StateDictAdapter):
     """LAION ``sac+logos+ava1-l14-linearMSE`` keys (``layers.{0,2,4,6,7}``) -> :class:`AestheticMLP`."""
 
-    rename = ((r"^layers\.0\.", "fc1."), (r"^layers\.2\.", "fc2."), (r"^layers\.4\.", "fc3."), (r"^layers\.6\.", "fc4."), (r"^layers\.7\.", "fc5."))
+    rename = (
+        (r"^layers\.0\.", "fc1."),
+        (r"^layers\.2\.", "fc2."),
+        (r"^layers\.4\.", "fc3."),
+        (r"^layers\.6\.", "fc4."),
+        (r"^layers\.7\.", "fc5."),
+    )
 
 
 class AestheticMLP(nn.Module):
@@ -115,7 +126,9 @@ class AestheticScorer:
 
     name = "aesthetic_score"
 
-    def __init__(self, weights: str, clip_model: str = "openai/clip-vit-large-patch14", reduction: str = "min") -> None:
+    def __init__(
+        self, weights: str, clip_model: str = "openai/clip-vit-large-patch14", reduction: str = "min"
+    ) -> None:
         if reduction not in ("min", "mean"):
             raise ValueError(f"reduction must be 'min' or 'mean', got {reduction!r}")
         self.weights, self.clip_model, self.reduction = weights, clip_model, reduction
@@ -130,7 +143,9 @@ class AestheticScorer:
         try:
             from transformers import CLIPModel, CLIPProcessor
         except ImportError as exc:  # pragma: no cover - optional dependency
-            raise ImportError("the aesthetic scorer needs `pip install transformers` and CLIP ViT-L/14 weights") from exc
+            raise ImportError(
+                "the aesthetic scorer needs `pip install transformers` and CLIP ViT-L/14 weights"
+            ) from exc
         if not Path(self.weights).is_file():
             raise CheckpointError(f"aesthetic MLP weights not found: {self.weights}")
         self._mlp = AestheticMLP.from_file(self.weights)
@@ -170,7 +185,9 @@ class QualityFilterStage(Stage):
         self.config = config
         self.scorers: list = [TechnicalQualityScorer()]
         if config.aesthetic_weights:
-            self.scorers.append(AestheticScorer(config.aesthetic_weights, config.clip_model, config.aesthetic_reduction))
+            self.scorers.append(
+                AestheticScorer(config.aesthetic_weights, config.clip_model, config.aesthetic_reduction)
+            )
 
     def setup(self) -> None:
         for scorer in self.scorers:

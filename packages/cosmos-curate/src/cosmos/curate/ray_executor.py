@@ -15,11 +15,10 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from tqdm.auto import tqdm
-
 from cosmos.curate.executor import StageStats
 from cosmos.curate.stage import Stage
 from cosmos.curate.tasks import VideoTask
+from tqdm.auto import tqdm
 
 __all__ = ["RayExecutor"]
 
@@ -60,12 +59,24 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, *, address: str | None = None, num_cpus: int | None = None, workers_per_stage: int = 1, progress: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        workers_per_stage: int = 1,
+        progress: bool = True,
+    ) -> None:
         try:
             import ray  # noqa: F401
         except ImportError as exc:
             raise ImportError("the Ray executor needs `pip install cosmos-curate[ray]`") from exc
-        self.address, self.num_cpus, self.workers_per_stage, self.progress = address, num_cpus, workers_per_stage, progress
+        self.address, self.num_cpus, self.workers_per_stage, self.progress = (
+            address,
+            num_cpus,
+            workers_per_stage,
+            progress,
+        )
 
     def _init(self):
         import ray
@@ -85,7 +96,9 @@ class RayExecutor:
             )
         return ray, True
 
-    def run(self, stages: list[Stage], tasks: Iterable[VideoTask], *, total: int | None = None) -> tuple[list[VideoTask], list[StageStats]]:
+    def run(
+        self, stages: list[Stage], tasks: Iterable[VideoTask], *, total: int | None = None
+    ) -> tuple[list[VideoTask], list[StageStats]]:
         """Stream ``tasks`` through one actor pool per stage; returns the final tasks and per-stage stats."""
         ray, started = self._init()
         try:
@@ -99,10 +112,15 @@ class RayExecutor:
                 options = {"num_cpus": min(stage.resources.cpus, share)}
                 if gpus > 0 and stage.resources.gpus > 0:
                     options["num_gpus"] = stage.resources.gpus
-                pools.append([worker_class.options(**options).remote(stage) for _ in range(self.workers_per_stage)])
+                pools.append(
+                    [worker_class.options(**options).remote(stage) for _ in range(self.workers_per_stage)]
+                )
             ray.get([actor.setup.remote() for pool in pools for actor in pool])
             stats = [StageStats(stage.name) for stage in stages]
-            bars = [tqdm(total=total, desc=f"{s.name:<14}", unit="video", position=i, disable=not self.progress) for i, s in enumerate(stages)]
+            bars = [
+                tqdm(total=total, desc=f"{s.name:<14}", unit="video", position=i, disable=not self.progress)
+                for i, s in enumerate(stages)
+            ]
             queues: list[deque] = [deque(tasks)] + [deque() for _ in stages[1:]]
             idle = [deque(pool) for pool in pools]
             in_flight: dict = {}

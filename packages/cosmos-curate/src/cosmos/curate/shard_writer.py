@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from cosmos.curate.config import ShardConfig
 
 __all__ = [
@@ -100,7 +99,10 @@ class ShardSample:
         """``(file name, bytes)`` of every tar member, in sorted name order."""
         if "." in self.key or "/" in self.key:
             raise ValueError(f"sample key must not contain '.' or '/': {self.key!r}")
-        out = [(f"{self.key}.mp4", self.video), (f"{self.key}.json", json.dumps(self.metadata, sort_keys=True).encode())]
+        out = [
+            (f"{self.key}.mp4", self.video),
+            (f"{self.key}.json", json.dumps(self.metadata, sort_keys=True).encode()),
+        ]
         for name, value in self.arrays.items():
             buffer = io.BytesIO()
             if isinstance(value, dict):
@@ -117,7 +119,15 @@ class ShardSample:
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = len(data), 0, 0o644, 0, 0, "", ""
+    info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
+        len(data),
+        0,
+        0o644,
+        0,
+        0,
+        "",
+        "",
+    )
     tar.addfile(info, io.BytesIO(data))
 
 
@@ -136,7 +146,9 @@ def _write_tar(path: Path, samples: list[list[tuple[str, bytes]]]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_shards(samples: Iterable[ShardSample], out_dir: str | Path, config: ShardConfig = ShardConfig()) -> list[dict]:
+def write_shards(
+    samples: Iterable[ShardSample], out_dir: str | Path, config: ShardConfig | None = None
+) -> list[dict]:
     """Bucket ``samples`` (in input order) and write tars of at most ``config.max_tar_bytes`` bytes.
 
     A sample larger than the limit gets its own tar; a part folder holds at most ``max_tars_per_part``
@@ -147,6 +159,7 @@ def write_shards(samples: Iterable[ShardSample], out_dir: str | Path, config: Sh
         One dict per tar: ``path`` (relative to ``out_dir``), ``bucket``, ``keys``, ``num_samples``,
         ``num_bytes``, ``sha256``.
     """
+    config = config or ShardConfig()
     out_dir = Path(out_dir)
     buckets: dict[str, list[tuple[str, list[tuple[str, bytes]]]]] = {}
     for sample in samples:
@@ -164,7 +177,7 @@ def write_shards(samples: Iterable[ShardSample], out_dir: str | Path, config: Sh
             groups[-1].append((key, members))
             size += sample_bytes
         bucket_records = []
-        for index, group in enumerate(groups):
+        for group in groups:
             if len(group) < max(1, config.min_clips_per_tar):
                 dropped.extend(key for key, _ in group)
                 continue
@@ -181,8 +194,12 @@ def write_shards(samples: Iterable[ShardSample], out_dir: str | Path, config: Sh
                     "sha256": sha,
                 }
             )
-        info = {"format": SHARD_FORMAT, "bucket": bucket, "tars": [r["path"] for r in bucket_records],
-                "total_key_count": sum(r["num_samples"] for r in bucket_records)}
+        info = {
+            "format": SHARD_FORMAT,
+            "bucket": bucket,
+            "tars": [r["path"] for r in bucket_records],
+            "total_key_count": sum(r["num_samples"] for r in bucket_records),
+        }
         (out_dir / "v0" / bucket).mkdir(parents=True, exist_ok=True)
         (out_dir / "v0" / bucket / "wdinfo.json").write_text(json.dumps(info, indent=1, sort_keys=True))
         records.extend(bucket_records)

@@ -29,14 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from cosmos.core import frames_to_video
 from cosmos.curate.media import decode_frames
 
 __all__ = ["list_shards", "iter_raw_samples", "decode_sample", "iter_samples", "ShardDataset"]
 
 
-def list_shards(source: str | Path | Sequence[str | Path], *, buckets: Sequence[str] | None = None) -> list[Path]:
+def list_shards(
+    source: str | Path | Sequence[str | Path], *, buckets: Sequence[str] | None = None
+) -> list[Path]:
     """Tar paths of a shard folder (from its ``shards.json``, else every ``*.tar`` under it, sorted),
     or the given list of tar paths. ``buckets``: keep only tars whose bucket path contains one of these
     strings (e.g. ``"duration_2_5"``, ``"resolution_720"``)."""
@@ -76,7 +77,9 @@ def iter_raw_samples(path: str | Path) -> Iterator[dict[str, bytes | str]]:
         yield current
 
 
-def decode_sample(raw: dict[str, bytes | str], *, video_format: str = "float", max_frames: int | None = None) -> dict:
+def decode_sample(
+    raw: dict[str, bytes | str], *, video_format: str = "float", max_frames: int | None = None
+) -> dict:
     """Decode one raw sample (see the module docstring for the keys and shapes).
 
     Args:
@@ -95,7 +98,9 @@ def decode_sample(raw: dict[str, bytes | str], *, video_format: str = "float", m
             sample["video"] = raw["mp4"]
         else:
             frames = decode_frames(raw["mp4"], max_frames=max_frames)
-            sample["video"] = frames_to_video(frames)[0] if video_format == "float" else torch.from_numpy(frames)
+            sample["video"] = (
+                frames_to_video(frames)[0] if video_format == "float" else torch.from_numpy(frames)
+            )
     for extension, value in raw.items():
         if extension.endswith(".npy"):
             array = np.load(io.BytesIO(value), allow_pickle=False)
@@ -104,7 +109,9 @@ def decode_sample(raw: dict[str, bytes | str], *, video_format: str = "float", m
             with np.load(io.BytesIO(value), allow_pickle=False) as archive:
                 arrays = {k: torch.from_numpy(archive[k]) for k in archive.files}
             name = extension[: -len(".npz")]
-            sample[name] = arrays[name] if name in arrays else [arrays[k] for k in sorted(arrays, key=_window_index)]
+            sample[name] = (
+                arrays[name] if name in arrays else [arrays[k] for k in sorted(arrays, key=_window_index)]
+            )
     if max_frames is not None:
         for name, length in (("states", max_frames), ("masks", max_frames), ("actions", max_frames - 1)):
             if name in sample:
@@ -148,7 +155,12 @@ class ShardDataset(torch.utils.data.IterableDataset):
     ) -> None:
         super().__init__()
         self.paths = list_shards(source, buckets=buckets)
-        self.video_format, self.max_frames, self.shuffle_seed, self.epoch = video_format, max_frames, shuffle_seed, 0
+        self.video_format, self.max_frames, self.shuffle_seed, self.epoch = (
+            video_format,
+            max_frames,
+            shuffle_seed,
+            0,
+        )
 
     def set_epoch(self, epoch: int) -> None:
         """Reshuffle the tar order for ``epoch`` (with ``shuffle_seed``)."""

@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.media import decode_frames, probe_video
 from cosmos.curate.stage import Resources, Stage
@@ -31,7 +30,9 @@ __all__ = [
 ]
 
 
-def predictions_to_scenes(predictions: np.ndarray, threshold: float, *, entire_scene_as_clip: bool = True) -> list[tuple[int, int]]:
+def predictions_to_scenes(
+    predictions: np.ndarray, threshold: float, *, entire_scene_as_clip: bool = True
+) -> list[tuple[int, int]]:
     """Binarise transition probabilities and turn them into ``[start, end)`` scenes (spec §3.4).
 
     A 1→0 edge starts a scene, a 0→1 edge (not at frame 0) ends the current scene there; a trailing
@@ -109,7 +110,9 @@ def pyscenedetect_scenes(data: bytes, config: SplitConfig) -> list[tuple[int, in
         from scenedetect import AdaptiveDetector, ContentDetector, HistogramDetector, SceneManager
         from scenedetect.backends.pyav import VideoStreamAv
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("split algorithm 'pyscenedetect' needs `pip install cosmos-curate[scenedetect]`") from exc
+        raise ImportError(
+            "split algorithm 'pyscenedetect' needs `pip install cosmos-curate[scenedetect]`"
+        ) from exc
     kwargs: dict[str, float] = {}
     detector_name = config.pyscenedetect_detector
     if detector_name == "adaptive":
@@ -143,7 +146,12 @@ def cut_f1(detected: list[int], truth: list[int], *, tolerance: int = 2) -> tupl
     ``tolerance`` frames, greedy by distance). Empty truth and empty detection score 1.0."""
     if not truth and not detected:
         return 1.0, 1.0, 1.0
-    pairs = sorted((abs(d - t), i, j) for i, d in enumerate(detected) for j, t in enumerate(truth) if abs(d - t) <= tolerance)
+    pairs = sorted(
+        (abs(d - t), i, j)
+        for i, d in enumerate(detected)
+        for j, t in enumerate(truth)
+        if abs(d - t) <= tolerance
+    )
     used_d, used_t = set(), set()
     for _, i, j in pairs:
         if i not in used_d and j not in used_t:
@@ -201,7 +209,9 @@ class ShotDetectionStage(Stage):
             self.setup()
         frames = decode_frames(task.encoded_data, size=(27, 48))
         probabilities = predict_transitions(self._model, frames)
-        return predictions_to_scenes(probabilities, self.config.threshold, entire_scene_as_clip=self.config.entire_scene_as_clip)
+        return predictions_to_scenes(
+            probabilities, self.config.threshold, entire_scene_as_clip=self.config.entire_scene_as_clip
+        )
 
     def process_data(self, tasks: list[VideoTask]) -> list[VideoTask]:
         for task in tasks:

@@ -12,7 +12,9 @@ import numpy as np
 __all__ = ["shot_frames", "cut_video"]
 
 
-def shot_frames(num_frames: int, height: int, width: int, seed: int, *, moving: bool = True, speed: float = 3.0) -> np.ndarray:
+def shot_frames(
+    num_frames: int, height: int, width: int, seed: int, *, moving: bool = True, speed: float = 3.0
+) -> np.ndarray:
     """One shot: uint8 ``[num_frames, height, width, 3]``; the pattern drifts ``speed`` px/frame if ``moving``."""
     rng = np.random.default_rng(seed)
     colour = rng.uniform(40, 215, 3)
@@ -37,7 +39,8 @@ def cut_video(
         ``(frames uint8 [sum(shot_lengths), H, W, 3], cuts)``.
     """
     shots = [
-        shot_frames(n, height, width, seed * 1000 + i, moving=i not in static_shots) for i, n in enumerate(shot_lengths)
+        shot_frames(n, height, width, seed * 1000 + i, moving=i not in static_shots)
+        for i, n in enumerate(shot_lengths)
     ]
     cuts = list(np.cumsum(shot_lengths)[:-1].astype(int))
     return np.concatenate(shots), [int(c) for c in cuts]

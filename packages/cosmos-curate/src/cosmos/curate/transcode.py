@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from cosmos.curate.config import TranscodeConfig
 from cosmos.curate.media import H264Encoder, decode_frames, iter_frames, probe_video
 from cosmos.curate.stage import Resources, Stage
@@ -48,7 +47,11 @@ class TranscodeStage(Stage):
             size = target_size(task.metadata.height, task.metadata.width, cfg.max_height)
             encoders = {
                 clip.uuid: H264Encoder(
-                    task.metadata.fps, encoder=cfg.encoder, bit_rate=cfg.bit_rate, preset=cfg.preset, threads=cfg.threads
+                    task.metadata.fps,
+                    encoder=cfg.encoder,
+                    bit_rate=cfg.bit_rate,
+                    preset=cfg.preset,
+                    threads=cfg.threads,
                 )
                 for clip in clips
             }
@@ -105,7 +108,9 @@ class FrameExtractionStage(Stage):
                 num = clip.metadata["num_frames"]
                 # spread at most max_frames samples over the whole clip
                 every = max(every, math.ceil(num / self.max_frames))
-                clip.frames = decode_frames(clip.encoded_data, every=every, size=size, max_frames=self.max_frames)
+                clip.frames = decode_frames(
+                    clip.encoded_data, every=every, size=size, max_frames=self.max_frames
+                )
                 if clip.frames.shape[0] == 0:
                     clip.frames = np.zeros((0, 1, 1, 3), np.uint8)
         return tasks

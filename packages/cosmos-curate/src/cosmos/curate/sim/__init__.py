@@ -6,7 +6,13 @@ pybullet is imported only when a generator runs, so this package imports without
 
 from cosmos.curate.sim.dataset import write_physics_dataset, write_robot_dataset
 from cosmos.curate.sim.physics import PHYSICS_SCENES, PhysicsClip, PhysicsConfig, generate_physics_clip
-from cosmos.curate.sim.robot import ACTION_NAMES, STATE_NAMES, RobotConfig, RobotEpisode, generate_robot_episode
+from cosmos.curate.sim.robot import (
+    ACTION_NAMES,
+    STATE_NAMES,
+    RobotConfig,
+    RobotEpisode,
+    generate_robot_episode,
+)
 
 __all__ = [
     "ACTION_NAMES",

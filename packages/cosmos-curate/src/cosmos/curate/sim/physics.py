@@ -68,7 +68,18 @@ class _Scene:
     def colour(self) -> list[float]:
         return [*self.rng.uniform(0.1, 0.95, 3).tolist(), 1.0]
 
-    def box(self, half, position, *, mass=1.0, euler=(0, 0, 0), name="box", colour=None, friction=0.5, restitution=0.1) -> int:
+    def box(
+        self,
+        half,
+        position,
+        *,
+        mass=1.0,
+        euler=(0, 0, 0),
+        name="box",
+        colour=None,
+        friction=0.5,
+        restitution=0.1,
+    ) -> int:
         c = self.client
         shape = c.createCollisionShape(c.GEOM_BOX, halfExtents=list(half))
         visual = c.createVisualShape(c.GEOM_BOX, halfExtents=list(half), rgbaColor=colour or self.colour())
@@ -83,7 +94,9 @@ class _Scene:
         return self._finish(body, mass, name, friction, restitution)
 
     def _finish(self, body: int, mass: float, name: str, friction: float, restitution: float) -> int:
-        self.client.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0, lateralFriction=friction, restitution=restitution)
+        self.client.changeDynamics(
+            body, -1, linearDamping=0.0, angularDamping=0.0, lateralFriction=friction, restitution=restitution
+        )
         if mass > 0:
             self.dynamic.append((body, name))
         return body
@@ -91,21 +104,34 @@ class _Scene:
 
 def _free_fall(s: _Scene) -> dict:
     for i in range(int(s.rng.integers(1, 3))):
-        s.sphere(s.rng.uniform(0.06, 0.1), [(-0.2 + 0.4 * i), 0, s.rng.uniform(0.8, 1.4)], restitution=s.rng.uniform(0.3, 0.8), name=f"sphere{i}")
+        s.sphere(
+            s.rng.uniform(0.06, 0.1),
+            [(-0.2 + 0.4 * i), 0, s.rng.uniform(0.8, 1.4)],
+            restitution=s.rng.uniform(0.3, 0.8),
+            name=f"sphere{i}",
+        )
     return {"look_at_z": 0.5}
 
 
 def _tilted_slope(s: _Scene) -> dict:
     angle = s.rng.uniform(0.25, 0.5)
     length = 1.0
-    s.box([length / 2, 0.2, 0.02], [0, 0, 0.05 + math.sin(angle) * length / 2], mass=0.0, euler=(0, angle, 0), name="slope")
+    s.box(
+        [length / 2, 0.2, 0.02],
+        [0, 0, 0.05 + math.sin(angle) * length / 2],
+        mass=0.0,
+        euler=(0, angle, 0),
+        name="slope",
+    )
     top = np.array([-math.cos(angle) * length / 2 + 0.1, 0, 0.05 + math.sin(angle) * length - 0.02])
     normal = np.array([math.sin(angle), 0, math.cos(angle)])
     friction = s.rng.uniform(0.05, 0.3)
     if s.rng.uniform() < 0.5:
         s.sphere(0.06, (top + normal * 0.09).tolist(), friction=friction, name="ball")
     else:
-        s.box([0.05] * 3, (top + normal * 0.08).tolist(), euler=(0, angle, 0), friction=friction, name="block")
+        s.box(
+            [0.05] * 3, (top + normal * 0.08).tolist(), euler=(0, angle, 0), friction=friction, name="block"
+        )
     return {"look_at_z": 0.3, "slope_rad": angle}
 
 
@@ -114,10 +140,18 @@ def _u_slope(s: _Scene) -> dict:
     for k in range(planks + 1):
         theta = -math.pi / 2 + math.pi * k / planks  # -90°..90°, the lower half-circle
         x, z = radius * math.sin(theta), radius - radius * math.cos(theta) + 0.02
-        s.box([radius * math.pi / planks / 2 + 0.01, 0.25, 0.015], [x, 0, z], mass=0.0, euler=(0, -theta, 0), name="plank")
+        s.box(
+            [radius * math.pi / planks / 2 + 0.01, 0.25, 0.015],
+            [x, 0, z],
+            mass=0.0,
+            euler=(0, -theta, 0),
+            name="plank",
+        )
     release = s.rng.uniform(0.6, 1.2) * (1 if s.rng.uniform() < 0.5 else -1)
     r = radius - 0.08
-    s.sphere(0.06, [r * math.sin(release), 0, radius - r * math.cos(release) + 0.02], friction=0.5, name="ball")
+    s.sphere(
+        0.06, [r * math.sin(release), 0, radius - r * math.cos(release) + 0.02], friction=0.5, name="ball"
+    )
     return {"look_at_z": 0.4}
 
 
@@ -125,7 +159,9 @@ def _stack(s: _Scene, offset: Callable[[int], float], name: str) -> dict:
     z = 0.0
     for i in range(int(s.rng.integers(3, 6))):
         half = 0.07
-        s.box([half, half, half], [offset(i), s.rng.uniform(-0.008, 0.008), z + half + 0.001], name=f"{name}{i}")
+        s.box(
+            [half, half, half], [offset(i), s.rng.uniform(-0.008, 0.008), z + half + 0.001], name=f"{name}{i}"
+        )
         z += 2 * half + 0.002
     return {"look_at_z": 0.35}
 
@@ -145,7 +181,15 @@ def _dominoes(s: _Scene) -> dict:
     bodies = []
     for i in range(count):
         x = -0.6 + i * 0.14
-        bodies.append(s.box([0.012, 0.06, 0.12], [x, curve * (i - count / 2) ** 2, 0.121], mass=0.2, name=f"domino{i}", friction=0.6))
+        bodies.append(
+            s.box(
+                [0.012, 0.06, 0.12],
+                [x, curve * (i - count / 2) ** 2, 0.121],
+                mass=0.2,
+                name=f"domino{i}",
+                friction=0.6,
+            )
+        )
     s.client.resetBaseVelocity(bodies[0], angularVelocity=[0, 4.0, 0])
     return {"look_at_z": 0.2}
 
@@ -157,10 +201,17 @@ def _seesaw(s: _Scene) -> dict:
     plank_shape = c.createCollisionShape(c.GEOM_BOX, halfExtents=[0.6, 0.1, 0.015])
     plank_visual = c.createVisualShape(c.GEOM_BOX, halfExtents=[0.6, 0.1, 0.015], rgbaColor=s.colour())
     seesaw = c.createMultiBody(
-        baseMass=0.0, basePosition=[0, 0, pivot_height + 0.016],
-        linkMasses=[1.0], linkCollisionShapeIndices=[plank_shape], linkVisualShapeIndices=[plank_visual],
-        linkPositions=[[0, 0, 0]], linkOrientations=[[0, 0, 0, 1]], linkInertialFramePositions=[[0, 0, 0]],
-        linkInertialFrameOrientations=[[0, 0, 0, 1]], linkParentIndices=[0], linkJointTypes=[c.JOINT_REVOLUTE],
+        baseMass=0.0,
+        basePosition=[0, 0, pivot_height + 0.016],
+        linkMasses=[1.0],
+        linkCollisionShapeIndices=[plank_shape],
+        linkVisualShapeIndices=[plank_visual],
+        linkPositions=[[0, 0, 0]],
+        linkOrientations=[[0, 0, 0, 1]],
+        linkInertialFramePositions=[[0, 0, 0]],
+        linkInertialFrameOrientations=[[0, 0, 0, 1]],
+        linkParentIndices=[0],
+        linkJointTypes=[c.JOINT_REVOLUTE],
         linkJointAxis=[[0, 1, 0]],
     )
     c.changeDynamics(seesaw, 0, linearDamping=0.0, angularDamping=0.0, jointDamping=0.0)
@@ -174,11 +225,15 @@ def _gyroscope(s: _Scene) -> dict:
     c = s.client
     disc_radius, disc_half, axle_radius, axle_below = 0.13, 0.012, 0.012, 0.16
     shapes = c.createCollisionShapeArray(
-        [c.GEOM_CYLINDER, c.GEOM_CAPSULE], radii=[disc_radius, axle_radius], lengths=[2 * disc_half, axle_below + 0.05],
+        [c.GEOM_CYLINDER, c.GEOM_CAPSULE],
+        radii=[disc_radius, axle_radius],
+        lengths=[2 * disc_half, axle_below + 0.05],
         collisionFramePositions=[[0, 0, 0], [0, 0, -(axle_below - 0.05) / 2]],
     )
     visuals = c.createVisualShapeArray(
-        [c.GEOM_CYLINDER, c.GEOM_CAPSULE, c.GEOM_BOX], radii=[disc_radius, axle_radius, 0], lengths=[2 * disc_half, axle_below + 0.05, 0],
+        [c.GEOM_CYLINDER, c.GEOM_CAPSULE, c.GEOM_BOX],
+        radii=[disc_radius, axle_radius, 0],
+        lengths=[2 * disc_half, axle_below + 0.05, 0],
         halfExtents=[[0, 0, 0], [0, 0, 0], [disc_radius * 0.9, 0.015, disc_half + 0.001]],
         rgbaColors=[s.colour(), [0.6, 0.6, 0.6, 1], [0.05, 0.05, 0.05, 1]],
         visualFramePositions=[[0, 0, 0], [0, 0, -(axle_below - 0.05) / 2], [0, 0, 0]],
@@ -186,12 +241,20 @@ def _gyroscope(s: _Scene) -> dict:
     tilt, heading = s.rng.uniform(0.2, 0.45), s.rng.uniform(0, 2 * math.pi)
     orientation = c.getQuaternionFromEuler([tilt * math.cos(heading), tilt * math.sin(heading), 0])
     axis = np.array(c.getMatrixFromQuaternion(orientation)).reshape(3, 3)[:, 2]
-    tip_to_centre = axle_below + 0.05 / 2 + axle_radius - (axle_below - 0.05) / 2  # tip of the capsule to the disc centre
+    tip_to_centre = (
+        axle_below + 0.05 / 2 + axle_radius - (axle_below - 0.05) / 2
+    )  # tip of the capsule to the disc centre
     centre = np.array([0, 0, 0.0]) + axis * tip_to_centre + np.array([0, 0, 0.001])
     body = c.createMultiBody(1.0, shapes, visuals, centre.tolist(), orientation)
     # a disc's inertia (the compound shape's default is its bounding box's): I_axis = m r^2 / 2
     c.changeDynamics(
-        body, -1, linearDamping=0.0, angularDamping=0.0, lateralFriction=0.8, rollingFriction=0.0, spinningFriction=0.0,
+        body,
+        -1,
+        linearDamping=0.0,
+        angularDamping=0.0,
+        lateralFriction=0.8,
+        rollingFriction=0.0,
+        spinningFriction=0.0,
         localInertiaDiagonal=[disc_radius**2 / 4, disc_radius**2 / 4, disc_radius**2 / 2],
     )
     s.dynamic.append((body, "gyroscope"))
@@ -223,7 +286,9 @@ def generate_physics_clip(scene: str, seed: int, config: PhysicsConfig = Physics
         import pybullet as p
         from pybullet_utils.bullet_client import BulletClient
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError("the simulator needs `pip install cosmos-curate[sim]` (pybullet, Python <= 3.11 wheels)") from exc
+        raise ImportError(
+            "the simulator needs `pip install cosmos-curate[sim]` (pybullet, Python <= 3.11 wheels)"
+        ) from exc
     rng = np.random.default_rng([seed, PHYSICS_SCENES.index(scene)])
     client = BulletClient(connection_mode=p.DIRECT)
     try:
@@ -232,7 +297,15 @@ def generate_physics_clip(scene: str, seed: int, config: PhysicsConfig = Physics
         scene_state = _Scene(client, rng)
         ground_colour = [*rng.uniform(0.55, 0.8, 3).tolist(), 1.0]
         wall_colour = [*rng.uniform(0.75, 0.95, 3).tolist(), 1.0]
-        scene_state.box([3, 3, 0.05], [0, 0, -0.05], mass=0.0, name="ground", colour=ground_colour, friction=0.8, restitution=0.6)
+        scene_state.box(
+            [3, 3, 0.05],
+            [0, 0, -0.05],
+            mass=0.0,
+            name="ground",
+            colour=ground_colour,
+            friction=0.8,
+            restitution=0.6,
+        )
         scene_state.box([3, 0.05, 1.5], [0, 1.2, 1.5], mass=0.0, name="wall", colour=wall_colour)
         layout = SCENE_BUILDERS[scene](scene_state)
         yaw = rng.uniform(-15, 15)
@@ -249,7 +322,12 @@ def generate_physics_clip(scene: str, seed: int, config: PhysicsConfig = Physics
                 for _ in range(substeps):
                     client.stepSimulation()
             _, _, rgba, _, segmentation = client.getCameraImage(
-                config.width, config.height, view, projection, renderer=p.ER_TINY_RENDERER, shadow=int(config.shadows),
+                config.width,
+                config.height,
+                view,
+                projection,
+                renderer=p.ER_TINY_RENDERER,
+                shadow=int(config.shadows),
                 lightDirection=[0.5, -0.6, 1.0],
             )
             frames.append(np.asarray(rgba, np.uint8).reshape(config.height, config.width, 4)[..., :3].copy())

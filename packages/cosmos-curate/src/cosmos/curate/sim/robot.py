@@ -84,7 +84,9 @@ def generate_robot_episode(seed: int, config: RobotConfig = RobotConfig()) -> Ro
         import pybullet_data
         from pybullet_utils.bullet_client import BulletClient
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError("the simulator needs `pip install cosmos-curate[sim]` (pybullet, Python <= 3.11 wheels)") from exc
+        raise ImportError(
+            "the simulator needs `pip install cosmos-curate[sim]` (pybullet, Python <= 3.11 wheels)"
+        ) from exc
     rng = np.random.default_rng(seed)
     client = BulletClient(connection_mode=p.DIRECT)
     try:
@@ -101,7 +103,9 @@ def generate_robot_episode(seed: int, config: RobotConfig = RobotConfig()) -> Ro
         cube = client.loadURDF(
             "cube_small.urdf", [*cube_xy, TABLE_TOP + 0.025], client.getQuaternionFromEuler([0, 0, cube_yaw])
         )
-        tray = client.loadURDF("tray/traybox.urdf", [*tray_xy, TABLE_TOP], globalScaling=0.45, useFixedBase=True)
+        tray = client.loadURDF(
+            "tray/traybox.urdf", [*tray_xy, TABLE_TOP], globalScaling=0.45, useFixedBase=True
+        )
         client.changeVisualShape(cube, -1, rgbaColor=_random_colour(rng))
         client.changeVisualShape(tray, -1, rgbaColor=[*rng.uniform(0.3, 0.8, 3), 1.0])
         client.changeDynamics(cube, -1, lateralFriction=1.5)
@@ -118,7 +122,12 @@ def generate_robot_episode(seed: int, config: RobotConfig = RobotConfig()) -> Ro
 
         def render() -> np.ndarray:
             _, _, rgba, _, _ = client.getCameraImage(
-                config.width, config.height, view, projection, renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK
+                config.width,
+                config.height,
+                view,
+                projection,
+                renderer=p.ER_TINY_RENDERER,
+                flags=p.ER_NO_SEGMENTATION_MASK,
             )
             return np.asarray(rgba, np.uint8).reshape(config.height, config.width, 4)[..., :3].copy()
 
@@ -132,12 +141,21 @@ def generate_robot_episode(seed: int, config: RobotConfig = RobotConfig()) -> Ro
         def apply(position: np.ndarray, yaw: float, gripper: float) -> None:
             orientation = client.getQuaternionFromEuler([math.pi, 0.0, yaw])
             joints = client.calculateInverseKinematics(
-                robot, EE_LINK, position.tolist(), orientation, maxNumIterations=50, residualThreshold=1e-4,
-                lowerLimits=[-2.9, -1.8, -2.9, -3.0, -2.9, -0.08, -2.9], upperLimits=[2.9, 1.8, 2.9, 0.0, 2.9, 3.8, 2.9],
-                jointRanges=[5.8, 3.6, 5.8, 3.0, 5.8, 3.9, 5.8], restPoses=list(REST_POSE),
+                robot,
+                EE_LINK,
+                position.tolist(),
+                orientation,
+                maxNumIterations=50,
+                residualThreshold=1e-4,
+                lowerLimits=[-2.9, -1.8, -2.9, -3.0, -2.9, -0.08, -2.9],
+                upperLimits=[2.9, 1.8, 2.9, 0.0, 2.9, 3.8, 2.9],
+                jointRanges=[5.8, 3.6, 5.8, 3.0, 5.8, 3.9, 5.8],
+                restPoses=list(REST_POSE),
             )
             for joint in ARM_JOINTS:
-                client.setJointMotorControl2(robot, joint, p.POSITION_CONTROL, joints[joint], force=240.0, maxVelocity=2.0)
+                client.setJointMotorControl2(
+                    robot, joint, p.POSITION_CONTROL, joints[joint], force=240.0, maxVelocity=2.0
+                )
             for joint in FINGER_JOINTS:
                 client.setJointMotorControl2(robot, joint, p.POSITION_CONTROL, 0.04 * gripper, force=40.0)
             for _ in range(substeps):
