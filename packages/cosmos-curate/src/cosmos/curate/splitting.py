@@ -184,7 +184,7 @@ class ShotDetectionStage(Stage):
     """Decode 27x48 frames, detect shots, filter scenes and create :class:`Clip` s (spec §3.2-3.5)."""
 
     name = "split"
-    resources = Resources(cpus=1.0)
+    resources = Resources(cpus=1.0, gpus=0.25)  # TransNetV2 runs on a GPU share when one is visible
 
     def __init__(self, config: SplitConfig) -> None:
         self.config = config
@@ -194,7 +194,10 @@ class ShotDetectionStage(Stage):
         if self.config.algorithm == "transnetv2":
             from cosmos.curate.transnetv2 import TransNetV2
 
-            self._model = TransNetV2.from_official(self.config.transnetv2_weights)
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            self._model = TransNetV2.from_official(self.config.transnetv2_weights, device=device)
 
     def detect(self, task: VideoTask) -> list[tuple[int, int]]:
         """Raw ``[start, end)`` scenes of ``task`` (before filtering)."""
