@@ -53,6 +53,8 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         "--caption-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1"
     )
     parser.add_argument("--caption-model", help="model name served by the caption endpoint")
+    parser.add_argument("--text-encoder", choices=["t5"], help="embed captions for the shards (needs [t5] extra)")
+    parser.add_argument("--text-encoder-model", help="T5 model id or folder (default google-t5/t5-11b)")
     parser.add_argument("--n-clusters", type=int, help="k-means clusters for dedup (default: sqrt(n/2))")
     parser.add_argument(
         "--dedup-eps", type=float, help="SemDeDup epsilon: duplicates have similarity > 1 - eps"
@@ -74,6 +76,8 @@ def config_from_args(args: argparse.Namespace) -> CurateConfig:
         "caption.model": args.caption_model,
         "caption.backend": args.caption_backend,
         "dedup.n_clusters": args.n_clusters,
+        "text_embedding.encoder": args.text_encoder,
+        "text_embedding.model": args.text_encoder_model,
         "dedup.eps": args.dedup_eps,
     }
     changes = {k: v for k, v in changes.items() if v is not None}

@@ -29,6 +29,7 @@ __all__ = [
     "CaptionConfig",
     "EmbeddingConfig",
     "DedupConfig",
+    "TextEmbeddingConfig",
     "ShardConfig",
     "CurateConfig",
     "PRESETS",
@@ -231,6 +232,21 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class TextEmbeddingConfig:
+    """Caption text embeddings stored in the shards (spec §9): ``encoder="t5"`` runs the T5 encoder
+    ``model`` (``transformers``; T5-XXL = ``google-t5/t5-11b``) on every caption window, at most
+    ``max_length`` tokens; ``None`` (default, offline) stores none."""
+
+    encoder: str | None = None
+    model: str = "google-t5/t5-11b"
+    max_length: int = 512
+
+    def __post_init__(self) -> None:
+        if self.encoder not in (None, "t5"):
+            raise ValueError(f"text encoder must be None or 't5', got {self.encoder!r}")
+
+
+@dataclass(frozen=True)
 class ShardConfig:
     """webdataset packing (spec §9): tars of at most ``max_tar_bytes`` per bucket."""
 
@@ -252,6 +268,7 @@ class CurateConfig:
     caption: CaptionConfig = field(default_factory=CaptionConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    text_embedding: TextEmbeddingConfig = field(default_factory=TextEmbeddingConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
 
     def replace(self, **changes: Any) -> CurateConfig:
@@ -304,6 +321,7 @@ def curate_config_from_dict(data: dict[str, Any]) -> CurateConfig:
         "caption": CaptionConfig,
         "embedding": EmbeddingConfig,
         "dedup": DedupConfig,
+        "text_embedding": TextEmbeddingConfig,
         "shard": ShardConfig,
     }
     kwargs: dict[str, Any] = {}

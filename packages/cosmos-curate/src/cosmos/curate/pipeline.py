@@ -6,6 +6,7 @@ Output folder layout (spec/curation.md §2, adapted)::
     clips/{clip-id}.mp4                kept clips (H.264); filtered_clips/{clip-id}.mp4 rejected ones
     metas/v0/{clip-id}.json            per-clip metadata (spans, scores, windows + captions, verdicts)
     embeddings/{clip-id}.npy           float32 [D] clip embedding (dedup input)
+    text_embeddings/{clip-id}.npz      per caption window ``window_{i}``: float16 [L, D] (when an encoder ran)
     processed_videos/{input}.json      one record per finished input video: the resume marker
     dedup/semdedup.json                cluster, max similarity, duplicate-of and keep flag per clip
     shards/                            webdataset tars (see cosmos.curate.shard_writer) + shards.json
@@ -40,6 +41,7 @@ from cosmos.curate.shard_writer import ShardSample, write_shards
 from cosmos.curate.splitting import ReadVideoStage, ShotDetectionStage
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import Clip, VideoTask
+from cosmos.curate.text_embedding import TextEmbeddingStage
 from cosmos.curate.transcode import FrameExtractionStage, TranscodeStage
 
 __all__ = [
@@ -119,6 +121,12 @@ class ClipWriterStage(Stage):
                     buffer = io.BytesIO()
                     np.save(buffer, clip.embedding.astype(np.float32), allow_pickle=False)
                     _atomic_write(out / "embeddings" / f"{clip.uuid}.npy", buffer.getvalue())
+                text = [w.text_embedding for w in clip.windows if w.text_embedding]
+                if text:
+                    name = next(iter(text[0]))
+                    buffer = io.BytesIO()
+                    np.savez(buffer, **{f"window_{i}": t[name] for i, t in enumerate(text)})
+                    _atomic_write(out / "text_embeddings" / f"{clip.uuid}.npz", buffer.getvalue())
                 _atomic_write(
                     out / "metas" / "v0" / f"{clip.uuid}.json",
                     json.dumps(clip_record(clip), indent=1, sort_keys=True),
@@ -158,7 +166,10 @@ def build_split_stages(config: CurateConfig, output_dir: str | Path) -> list[Sta
     ]
     if config.overlay_text.enabled:
         stages.append(OverlayTextStage(config.overlay_text))
-    stages += [EmbeddingStage(config.embedding), CaptionStage(config.caption), ClipWriterStage(output_dir)]
+    stages += [EmbeddingStage(config.embedding), CaptionStage(config.caption)]
+    if config.text_embedding.encoder is not None:
+        stages.append(TextEmbeddingStage(config.text_embedding))
+    stages.append(ClipWriterStage(output_dir))
     return stages
 
 
@@ -263,11 +274,17 @@ def run_shard(output_dir: str | Path, config: CurateConfig) -> list[dict]:
     shard_dir = output_dir / "shards"
     if shard_dir.exists():
         shutil.rmtree(shard_dir)
-    samples = (
-        ShardSample(m["span_uuid"].replace("-", ""), (output_dir / m["clip_location"]).read_bytes(), m)
-        for m in metas
-    )
-    return write_shards(samples, shard_dir, config.shard)
+
+    def sample(meta: dict) -> ShardSample:
+        arrays = {}
+        text_path = output_dir / "text_embeddings" / f"{meta['span_uuid']}.npz"
+        if text_path.is_file():
+            with np.load(text_path) as archive:
+                arrays["t5_xxl"] = {k: archive[k] for k in archive.files}
+        video = (output_dir / meta["clip_location"]).read_bytes()
+        return ShardSample(meta["span_uuid"].replace("-", ""), video, meta, arrays)
+
+    return write_shards((sample(m) for m in metas), shard_dir, config.shard)
 
 
 def _rounded(scores: dict) -> dict:

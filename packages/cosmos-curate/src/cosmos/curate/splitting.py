@@ -192,9 +192,8 @@ class ShotDetectionStage(Stage):
 
     def setup(self) -> None:
         if self.config.algorithm == "transnetv2":
-            from cosmos.curate.transnetv2 import TransNetV2
-
             import torch
+            from cosmos.curate.transnetv2 import TransNetV2
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
             self._model = TransNetV2.from_official(self.config.transnetv2_weights, device=device)
