@@ -53,7 +53,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         "--caption-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1"
     )
     parser.add_argument("--caption-model", help="model name served by the caption endpoint")
-    parser.add_argument("--text-encoder", choices=["t5"], help="embed captions for the shards (needs [t5] extra)")
+    parser.add_argument(
+        "--text-encoder", choices=["t5"], help="embed captions for the shards (needs [t5] extra)"
+    )
     parser.add_argument("--text-encoder-model", help="T5 model id or folder (default google-t5/t5-11b)")
     parser.add_argument("--n-clusters", type=int, help="k-means clusters for dedup (default: sqrt(n/2))")
     parser.add_argument(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cosmos.curate.stage import Stage
+from cosmos.curate.stage import Stage, process_safely
 from cosmos.curate.tasks import VideoTask
 from tqdm.auto import tqdm
 
@@ -82,7 +82,7 @@ class LocalExecutor:
                 batch = [task]
                 for stage, stat, bar in zip(stages, stats, bars):
                     clips_in, start = sum(len(t.clips) for t in batch), time.perf_counter()
-                    out = stage.process_data(batch)
+                    out = process_safely(stage, batch)
                     stat.record(len(batch), clips_in, out, time.perf_counter() - start)
                     bar.update(len(out))
                     bar.set_postfix(clips=stat.clips_out, refresh=False)

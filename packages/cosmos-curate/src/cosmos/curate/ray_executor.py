@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from cosmos.curate.executor import StageStats
-from cosmos.curate.stage import Stage
+from cosmos.curate.stage import Stage, process_safely
 from cosmos.curate.tasks import VideoTask
 from tqdm.auto import tqdm
 
@@ -36,7 +36,7 @@ class _StageWorker:
     def process(self, tasks: list[VideoTask]) -> tuple[list[VideoTask], int, int, int, float]:
         clips_in = sum(len(t.clips) for t in tasks)
         start = time.perf_counter()
-        out = self.stage.process_data(tasks)
+        out = process_safely(self.stage, tasks)
         return out, len(tasks), clips_in, sum(len(t.clips) for t in out), time.perf_counter() - start
 
     def destroy(self) -> bool:

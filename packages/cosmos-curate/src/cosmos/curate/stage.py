@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cosmos.curate.tasks import VideoTask
 
-__all__ = ["Resources", "Stage"]
+__all__ = ["Resources", "Stage", "process_safely"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,19 @@ class Stage:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, resources={self.resources})"
+
+
+def process_safely(stage: Stage, tasks: list[VideoTask]) -> list[VideoTask]:
+    """``stage.process_data(tasks)``, but an exception does not stop the run: it is recorded in every
+    task's ``errors[stage.name]``, their clips move to ``filtered_clips`` (``filtered_by =
+    "error:<stage>"``) and the tasks flow on, so the writer still records them (spec §2: errors per stage).
+    """
+    try:
+        return stage.process_data(tasks)
+    except Exception as exc:  # noqa: BLE001 - any stage failure is data about that task
+        for task in tasks:
+            task.errors[stage.name] = f"{type(exc).__name__}: {exc}"
+            for clip in list(task.clips):
+                clip.errors[stage.name] = task.errors[stage.name]
+                task.reject(clip, f"error:{stage.name}")
+        return tasks
