@@ -7,11 +7,12 @@ import pytest
 from cosmos.curate.captioning import CaptionStage
 from cosmos.curate.config import CaptionConfig, CurateConfig, TextEmbeddingConfig
 from cosmos.curate.media import encode_h264
-from cosmos.curate.pipeline import ClipWriterStage, run_shard
+from cosmos.curate.pipeline import run_shard
 from cosmos.curate.shards import iter_samples
 from cosmos.curate.synthetic import shot_frames
 from cosmos.curate.tasks import Clip, VideoTask, clip_uuid
 from cosmos.curate.text_embedding import TextEmbeddingStage
+from cosmos.curate.writer import ClipWriterStage
 
 
 class CharacterEncoder:

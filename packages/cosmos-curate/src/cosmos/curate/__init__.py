@@ -5,57 +5,58 @@ the stage contract of :mod:`cosmos.curate.stage`; :func:`run_pipeline` runs them
 streaming executor (default) or :class:`cosmos.curate.ray_executor.RayExecutor`. Training loops read the
 shards with :mod:`cosmos.curate.shards`. The simulator lives in :mod:`cosmos.curate.sim` (extra ``[sim]``).
 See docs/curate.md.
+
+Names are imported lazily (PEP 562) so that a Ray actor or the CLI only imports what it uses.
 """
 
-from cosmos.curate.config import (
-    PRESETS,
-    CaptionConfig,
-    CurateConfig,
-    DedupConfig,
-    EmbeddingConfig,
-    MotionConfig,
-    OverlayTextConfig,
-    QualityConfig,
-    ShardConfig,
-    SplitConfig,
-    TranscodeConfig,
-    get_preset,
-)
-from cosmos.curate.executor import LocalExecutor, StageStats, summary_table
-from cosmos.curate.pipeline import run_dedup, run_pipeline, run_shard, run_split, write_manifest
-from cosmos.curate.shards import ShardDataset, iter_samples
-from cosmos.curate.stage import Resources, Stage
-from cosmos.curate.tasks import Clip, VideoTask, Window, clip_uuid
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "PRESETS",
-    "CaptionConfig",
-    "Clip",
-    "CurateConfig",
-    "DedupConfig",
-    "EmbeddingConfig",
-    "LocalExecutor",
-    "MotionConfig",
-    "OverlayTextConfig",
-    "QualityConfig",
-    "Resources",
-    "ShardConfig",
-    "ShardDataset",
-    "SplitConfig",
-    "Stage",
-    "StageStats",
-    "TranscodeConfig",
-    "VideoTask",
-    "Window",
-    "clip_uuid",
-    "get_preset",
-    "iter_samples",
-    "run_dedup",
-    "run_pipeline",
-    "run_shard",
-    "run_split",
-    "summary_table",
-    "write_manifest",
-]
+_EXPORTS = {
+    "PRESETS": "config",
+    "CaptionConfig": "config",
+    "CurateConfig": "config",
+    "DedupConfig": "config",
+    "EmbeddingConfig": "config",
+    "MotionConfig": "config",
+    "OverlayTextConfig": "config",
+    "QualityConfig": "config",
+    "ShardConfig": "config",
+    "SplitConfig": "config",
+    "TextEmbeddingConfig": "config",
+    "TranscodeConfig": "config",
+    "get_preset": "config",
+    "LocalExecutor": "executor",
+    "StageStats": "executor",
+    "summary_table": "executor",
+    "run_dedup": "pipeline",
+    "run_pipeline": "pipeline",
+    "run_shard": "pipeline",
+    "run_split": "pipeline",
+    "write_manifest": "pipeline",
+    "ShardDataset": "shards",
+    "iter_samples": "shards",
+    "Resources": "stage",
+    "Stage": "stage",
+    "Clip": "tasks",
+    "VideoTask": "tasks",
+    "Window": "tasks",
+    "clip_uuid": "tasks",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"cosmos.curate.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cosmos.curate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
