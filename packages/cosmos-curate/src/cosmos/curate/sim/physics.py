@@ -215,6 +215,7 @@ def _seesaw(s: _Scene) -> dict:
         linkJointAxis=[[0, 1, 0]],
     )
     c.changeDynamics(seesaw, 0, linearDamping=0.0, angularDamping=0.0, jointDamping=0.0)
+    c.setJointMotorControl2(seesaw, 0, c.VELOCITY_CONTROL, force=0.0)  # free hinge: no default motor
     s.dynamic.append((seesaw, "seesaw"))
     s.box([0.05] * 3, [0.5, 0, pivot_height + 0.09], mass=0.2, name="light_box")
     s.box([0.07] * 3, [-0.5, 0, s.rng.uniform(0.7, 1.0)], mass=3.0, name="heavy_box")
