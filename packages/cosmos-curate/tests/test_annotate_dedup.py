@@ -96,3 +96,62 @@ def test_eps_boundary_is_one_predicate():
     kept = semantic_dedup(x, DedupConfig(n_clusters=1, eps=1 - sim - 1e-12)).keep
     assert kept.all()  # similarity == 1 - eps (up to rounding): kept
     assert semantic_dedup(x, DedupConfig(n_clusters=1, eps=1 - sim + 1e-3)).keep.sum() == 1
+
+
+def test_openai_compatible_captioner_talks_to_an_endpoint():
+    """A local stand-in server checks the request (prompt + JPEG frames) and returns a caption."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server API
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen["path"], seen["body"] = self.path, body
+            reply = json.dumps({"choices": [{"message": {"content": " A red ball rolls. "}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = CaptionConfig(
+            backend="openai", endpoint=f"http://127.0.0.1:{server.server_port}/v1", model="vlm", num_frames=3
+        )
+        task = VideoTask("v.mp4", "v.mp4")
+        clip = Clip(uuid="c", source_video="v.mp4", frame_range=(0, 32), fps_source=8.0)
+        clip.metadata = {"width": 64, "height": 64, "framerate": 8.0, "num_frames": 32}
+        clip.frames = shot_frames(6, 64, 64, seed=0)
+        task.clips.append(clip)
+        CaptionStage(config).process_data([task])
+    finally:
+        server.shutdown()
+    assert (
+        clip.windows[0].caption == {"vlm": "A red ball rolls."}
+        and clip.windows[0].caption_status == "success"
+    )
+    content = seen["body"]["messages"][0]["content"]
+    assert seen["path"] == "/v1/chat/completions" and seen["body"]["model"] == "vlm"
+    assert content[0]["text"] == config.prompt and len(content) == 4
+    assert content[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    failing = CaptionStage(
+        CaptionConfig(backend="openai", endpoint="http://127.0.0.1:9", model="vlm", timeout_s=2)
+    )
+    failing.process_data([task])
+    assert clip.windows[0].caption_status == "error" and "127.0.0.1:9" in clip.errors["caption"]
+
+
+def test_transformers_backend_needs_a_model_and_loads_lazily():
+    with pytest.raises(ValueError, match="model"):
+        CaptionConfig(backend="transformers")
+    stage = CaptionStage(CaptionConfig(backend="transformers", model="some/vlm"))
+    assert stage.captioner.name == "some/vlm" and stage.captioner._model is None  # nothing loaded before setup

@@ -8,6 +8,8 @@ window; a clip of ≤ 256 frames is one window. Backends (any object with ``name
   nothing about content; it keeps the shard format complete when no VLM is reachable.
 * :class:`OpenAICompatibleCaptioner` (``"openai"``): any OpenAI-compatible chat endpoint (vLLM, an
   inference server) with ``n`` uniformly sampled JPEG frames and the paper's prompt.
+* :class:`TransformersVLMCaptioner` (``"transformers"``): a local vision-language model through
+  ``transformers`` (``AutoModelForImageTextToText`` + its processor's chat template), same frames and prompt.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import Clip, VideoTask, Window
 from PIL import Image
 
-__all__ = ["make_windows", "Captioner", "TemplateCaptioner", "OpenAICompatibleCaptioner", "CaptionStage"]
+__all__ = [
+    "make_windows",
+    "Captioner",
+    "TemplateCaptioner",
+    "OpenAICompatibleCaptioner",
+    "TransformersVLMCaptioner",
+    "CaptionStage",
+]
 
 
 def make_windows(
@@ -42,6 +51,11 @@ def make_windows(
     elif remainder:
         windows[-1] = (windows[-1][0], num_frames - 1)
     return windows
+
+
+def _pick_frames(frames: np.ndarray, count: int) -> np.ndarray:
+    """Indices of ``count`` uniformly spaced frames (all when there are fewer)."""
+    return np.linspace(0, len(frames) - 1, num=min(count, len(frames))).round().astype(int)
 
 
 class Captioner(Protocol):
@@ -87,7 +101,7 @@ class OpenAICompatibleCaptioner:
 
     def caption(self, frames: np.ndarray, clip: Clip, window: Window) -> str:
         cfg = self.config
-        picks = np.linspace(0, len(frames) - 1, num=min(cfg.num_frames, len(frames))).round().astype(int)
+        picks = _pick_frames(frames, cfg.num_frames)
         content: list[dict] = [{"type": "text", "text": cfg.prompt}]
         for index in picks:
             buffer = io.BytesIO()
@@ -113,6 +127,54 @@ class OpenAICompatibleCaptioner:
         return str(reply["choices"][0]["message"]["content"]).strip()
 
 
+class TransformersVLMCaptioner:
+    """Caption with a local vision-language model through ``transformers`` (loaded in :meth:`setup`).
+
+    Raises ``ImportError`` when transformers is missing; weights come from the Hub or a local folder.
+    """
+
+    def __init__(self, config: CaptionConfig) -> None:
+        self.config = config
+        self.name = config.model or "transformers"
+        self._model = self._processor = None
+
+    def setup(self) -> None:
+        """Load the processor and the model (bfloat16 on GPU, float32 on CPU)."""
+        try:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+        except ImportError as exc:  # pragma: no cover - optional dependency
+            raise ImportError("caption backend 'transformers' needs `pip install transformers`") from exc
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        self._processor = AutoProcessor.from_pretrained(self.config.model)
+        model = AutoModelForImageTextToText.from_pretrained(self.config.model, torch_dtype=dtype)
+        self._model = model.to(device).eval()
+
+    def caption(
+        self, frames: np.ndarray, clip: Clip, window: Window
+    ) -> str:  # pragma: no cover - needs weights
+        import torch
+
+        if self._model is None:
+            self.setup()
+        images = [Image.fromarray(frames[i]) for i in _pick_frames(frames, self.config.num_frames)]
+        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": self.config.prompt}]
+        messages = [{"role": "user", "content": content}]
+        prompt = self._processor.apply_chat_template(messages, add_generation_prompt=True)
+        inputs = self._processor(text=[prompt], images=images, return_tensors="pt").to(self._model.device)
+        sample = self.config.temperature > 0
+        with torch.no_grad():
+            output = self._model.generate(
+                **inputs,
+                max_new_tokens=self.config.max_tokens,
+                do_sample=sample,
+                temperature=self.config.temperature if sample else None,
+            )
+        new_tokens = output[0, inputs["input_ids"].shape[1] :]
+        return self._processor.decode(new_tokens, skip_special_tokens=True).strip()
+
+
 class CaptionStage(Stage):
     """Split clips into windows and caption each with the configured backend.
 
@@ -125,11 +187,18 @@ class CaptionStage(Stage):
 
     def __init__(self, config: CaptionConfig) -> None:
         self.config = config
-        self.captioner = (
-            None
-            if config.backend == "none"
-            else (TemplateCaptioner() if config.backend == "template" else OpenAICompatibleCaptioner(config))
-        )
+        if config.backend == "none":
+            self.captioner = None
+        elif config.backend == "template":
+            self.captioner = TemplateCaptioner()
+        elif config.backend == "openai":
+            self.captioner = OpenAICompatibleCaptioner(config)
+        else:
+            self.captioner = TransformersVLMCaptioner(config)
+
+    def setup(self) -> None:
+        if hasattr(self.captioner, "setup"):
+            self.captioner.setup()
 
     def process_data(self, tasks: list[VideoTask]) -> list[VideoTask]:
         cfg = self.config

@@ -50,12 +50,14 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--aesthetic-threshold", type=float, help="reject clips below this aesthetic score")
     parser.add_argument(
-        "--caption-backend", choices=["template", "openai", "none"], help="captioning backend"
+        "--caption-backend", choices=["template", "openai", "transformers", "none"], help="captioning backend"
     )
     parser.add_argument(
         "--caption-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1"
     )
-    parser.add_argument("--caption-model", help="model name served by the caption endpoint")
+    parser.add_argument(
+        "--caption-model", help="model served by the endpoint, or the transformers VLM (Hub id / folder)"
+    )
     parser.add_argument(
         "--text-encoder", choices=["t5"], help="embed captions for the shards (needs [t5] extra)"
     )

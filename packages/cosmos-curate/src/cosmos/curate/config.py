@@ -39,7 +39,7 @@ __all__ = [
 
 SPLIT_ALGORITHMS = ("transnetv2", "pyscenedetect", "fixed-stride")
 DEDUP_KEEP_RULES = ("hard", "easy", "highest_resolution")
-CAPTION_BACKENDS = ("template", "openai", "none")
+CAPTION_BACKENDS = ("template", "openai", "transformers", "none")
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,8 @@ class CaptionConfig:
     """Caption windows and backend (spec §7).
 
     ``backend``: ``"template"`` (offline: a sentence built from clip metadata), ``"openai"`` (an
-    OpenAI-compatible chat endpoint at ``endpoint`` serving ``model``) or ``"none"``.
+    OpenAI-compatible chat endpoint at ``endpoint`` serving ``model``), ``"transformers"`` (a local
+    vision-language ``model`` run with transformers, e.g. ``Qwen/Qwen2.5-VL-7B-Instruct``) or ``"none"``.
     """
 
     backend: str = "template"
@@ -192,6 +193,8 @@ class CaptionConfig:
             raise ValueError(f"caption backend {self.backend!r} not in {CAPTION_BACKENDS}")
         if self.backend == "openai" and not (self.endpoint and self.model):
             raise ValueError("caption backend 'openai' needs endpoint= and model=")
+        if self.backend == "transformers" and not self.model:
+            raise ValueError("caption backend 'transformers' needs model= (a Hub id or local folder)")
 
 
 @dataclass(frozen=True)
