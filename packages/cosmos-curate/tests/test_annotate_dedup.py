@@ -154,4 +154,6 @@ def test_transformers_backend_needs_a_model_and_loads_lazily():
     with pytest.raises(ValueError, match="model"):
         CaptionConfig(backend="transformers")
     stage = CaptionStage(CaptionConfig(backend="transformers", model="some/vlm"))
-    assert stage.captioner.name == "some/vlm" and stage.captioner._model is None  # nothing loaded before setup
+    assert (
+        stage.captioner.name == "some/vlm" and stage.captioner._model is None
+    )  # nothing loaded before setup

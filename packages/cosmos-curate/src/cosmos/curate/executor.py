@@ -8,6 +8,7 @@ in the summary table: tasks and clips in/out, seconds spent.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,12 +52,12 @@ def summary_table(stats: list[StageStats]) -> str:
 
 
 class LocalExecutor:
-    """Run stages in this process, streaming one task at a time (``progress=False`` hides the bars)."""
+    """Run stages in this process, streaming one task at a time (tqdm bars per stage when stderr is a terminal, or as ``progress`` says)."""
 
     name = "local"
 
-    def __init__(self, *, progress: bool = True) -> None:
-        self.progress = progress
+    def __init__(self, *, progress: bool | None = None) -> None:
+        self.progress = sys.stderr.isatty() if progress is None else progress
 
     def run(
         self, stages: list[Stage], tasks: Iterable[VideoTask], *, total: int | None = None

@@ -11,6 +11,7 @@ ask for their GPU fraction when the cluster has GPUs.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -51,7 +52,7 @@ class RayExecutor:
         address: an existing cluster (``"auto"``) or ``None`` to start a local one with ``num_cpus``.
         num_cpus: CPUs of the local cluster (default: all cores).
         workers_per_stage: actors per stage (static pools).
-        progress: show a tqdm bar per stage.
+        progress: show a tqdm bar per stage (default: when stderr is a terminal).
 
     Raises:
         ImportError: ray is not installed (``pip install cosmos-curate[ray]``).
@@ -65,18 +66,14 @@ class RayExecutor:
         address: str | None = None,
         num_cpus: int | None = None,
         workers_per_stage: int = 1,
-        progress: bool = True,
+        progress: bool | None = None,
     ) -> None:
         try:
             import ray  # noqa: F401
         except ImportError as exc:
             raise ImportError("the Ray executor needs `pip install cosmos-curate[ray]`") from exc
-        self.address, self.num_cpus, self.workers_per_stage, self.progress = (
-            address,
-            num_cpus,
-            workers_per_stage,
-            progress,
-        )
+        self.address, self.num_cpus, self.workers_per_stage = address, num_cpus, workers_per_stage
+        self.progress = sys.stderr.isatty() if progress is None else progress
 
     def _init(self):
         import ray
