@@ -12,8 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from huggingface_hub import snapshot_download
 from huggingface_hub import errors as hf_errors
+from huggingface_hub import snapshot_download
 
 from cosmos.core.errors import CheckpointError, GatedRepoError
 

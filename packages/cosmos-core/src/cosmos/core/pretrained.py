@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
 from cosmos.core.checkpoint import (
     SAFETENSORS_INDEX_NAME,
