@@ -1,11 +1,12 @@
 """DiffusionWFM end to end on CPU with tiny random models and a stand-in tokenizer."""
 
 import dataclasses
+import sys
 
 import pytest
 import torch
 
-from cosmos.core import CheckpointError, ShapeError
+from cosmos.core import CheckpointError, GuardrailBlocked, ShapeError
 from cosmos.diffusion import DiT, DiTConfig
 from cosmos.diffusion.camera import plucker_rays
 from cosmos.diffusion.wfm import DiffusionWFM, initial_noise
@@ -289,7 +290,7 @@ def test_from_pretrained_official_and_diffusers_layouts(
         torch.testing.assert_close(from_diffusers.net(*args), data["out.x"], rtol=1e-4, atol=2e-5)
 
 
-def test_finds_nvidia_sibling_tokenizer_folder(tmp_path, net_kwargs):
+def test_finds_nvidia_sibling_tokenizer_folder(tmp_path, net_kwargs, monkeypatch):
     """NVIDIA's checkpoint layout: <dir>/Cosmos-1.0-Diffusion-*/model.pt beside <dir>/Cosmos-1.0-Tokenizer-CV8x8x8/."""
     import shutil
 
@@ -312,9 +313,12 @@ def test_finds_nvidia_sibling_tokenizer_folder(tmp_path, net_kwargs):
     shutil.copy(fixture_path("diffusion", "t2w_tiny.model.pt"), tmp_path / "my-t2w" / "model.pt")
     wfm = DiffusionWFM.from_pretrained(tmp_path / "my-t2w", config=net_kwargs("t2w_tiny"))
     assert isinstance(wfm.tokenizer, tokenizer_module.CausalVideoTokenizer)
-    out = wfm.sample(
-        text_embeddings=torch.randn(1, 8, 32), num_frames=9, height=32, width=32, num_steps=1, progress=False
-    )
+    assert wfm.nvidia_checkpoint
+    inputs = {"text_embeddings": torch.randn(1, 8, 32), "num_frames": 9, "height": 32, "width": 32}
+    monkeypatch.setitem(sys.modules, "cosmos.guard", None)  # cosmos-guard not installed
+    with pytest.raises(GuardrailBlocked, match="must run with the guardrail"):
+        wfm.sample(num_steps=1, progress=False, **inputs)  # NVIDIA weights fail closed without the guard
+    out = wfm.sample(num_steps=1, progress=False, guardrail=None, **inputs)  # explicit opt-out
     assert out.shape == (1, 3, 9, 32, 32)
 
 
@@ -325,3 +329,34 @@ def test_input_frames_guidance_option(standin_tokenizer):
     frames_guided = wfm.sample(input_frames_guidance=True, **common)
     assert not torch.allclose(plain, frames_guided)
     torch.testing.assert_close(plain[:, :, :1], frames_guided[:, :, :1])  # conditioning frame kept either way
+
+
+def test_guardrail_checks_prompts_first_and_pixelates_outputs(standin_tokenizer):
+    class Guard:
+        def __init__(self):
+            self.prompts = []
+
+        def check_text(self, prompt, negative_prompt=None):
+            self.prompts.append(prompt)
+            return dataclasses.make_dataclass("R", ["allowed", "reason"])("forbidden" not in prompt, "keyword")
+
+        def check_video(self, frames):
+            edited = frames.copy()
+            edited[:, 0, 0] = 0  # the guard's edit: one black pixel per frame
+            return dataclasses.make_dataclass("R", ["allowed", "reason", "frames"])(True, "ok", edited)
+
+    class Encoder:
+        def encode(self, prompts):
+            return torch.ones(len(prompts), 6, 16)
+
+    wfm = _wfm(standin_tokenizer, condition_mask=True)
+    wfm.text_encoder = Encoder()
+    guard = Guard()
+    common = {"video": _video(), "seed": 1, **SIZE}
+    with pytest.raises(GuardrailBlocked, match="prompt 0 blocked"):
+        wfm.sample("something forbidden", guardrail=guard, **common)
+    guarded = wfm.sample("a robot arm", guardrail=guard, **common)
+    plain = wfm.sample("a robot arm", guardrail=None, **common)
+    assert guard.prompts == ["something forbidden", "a robot arm"]
+    assert torch.equal(guarded[..., 0, 0], torch.full_like(guarded[..., 0, 0], -1.0))
+    assert torch.equal(guarded[..., 1:, :], plain[..., 1:, :])

@@ -63,6 +63,11 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", required=True, help="output .mp4 path")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-guardrail",
+        action="store_true",
+        help="explicitly skip the guardrail (logged); by default cosmos-guard checks prompts and outputs when installed",
+    )
 
 
 def _load_wfm(args: argparse.Namespace):
@@ -176,6 +181,7 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
         sampler=args.sampler,
         seed=args.seed,
         progress=not args.no_progress,
+        guardrail=None if args.no_guardrail else "auto",
     )
     started = time.perf_counter()
     written = _write_outputs(video, args.output, args.fps)

@@ -19,7 +19,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cosmos.core import CheckpointError, Latent, ShapeError, VideoTokenizer, check_video
+from cosmos.core import (
+    CheckpointError,
+    Latent,
+    ShapeError,
+    VideoTokenizer,
+    check_video,
+    guard_text,
+    guard_video,
+    resolve_guardrail,
+)
 
 from .denoiser import Conditioning, guided_denoiser
 from .dit import PRESETS, DiT
@@ -90,6 +99,8 @@ class DiffusionWFM(nn.Module):
         self.latent_statistics = latent_statistics
         self.sigma_data = sigma_data
         self.timings: dict[str, float] = {}
+        # True when loaded from NVIDIA's or the diffusers release: its licence requires the full guardrail
+        self.nvidia_checkpoint = False
 
     # ------------------------------------------------------------------------------------------
     # latents
@@ -255,6 +266,7 @@ class DiffusionWFM(nn.Module):
         callback: Callable[[dict], None] | None = None,
         progress: bool = True,
         return_latent: bool = False,
+        guardrail: Any = "auto",
     ) -> Tensor:
         """Generate videos (Text2World, or Video2World with ``video``), spec §1 and §7-§9.
 
@@ -280,13 +292,19 @@ class DiffusionWFM(nn.Module):
                 (the official ``add_input_frames_guidance`` option, off by default); frames are still inserted.
             callback: called after every model evaluation with ``{"i", "x", "sigma", "x0"}``.
             progress: show a tqdm bar over model evaluations.
-            return_latent: return the model latent ``[B, C, T', H', W']`` instead of decoding.
+            return_latent: return the model latent ``[B, C, T', H', W']`` instead of decoding (the post-guard
+                then does not run: guard the decoded video with :func:`cosmos.core.guard_video`).
+            guardrail: ``"auto"`` (cosmos-guard's default when installed: the offline preset for our models, the
+                full preset for NVIDIA checkpoints, which fail closed without it), ``None`` (explicit, logged
+                opt-out) or a guardrail object; see :mod:`cosmos.core.safety`. Prompts are checked before any
+                model runs and every output video after decoding (faces pixelated).
 
         Returns:
             float32 video ``[B, 3, num_frames, height, width]`` in [-1, 1] on the model's device.
             Per-stage wall times (seconds) are left in :attr:`timings`.
 
         Raises:
+            GuardrailBlocked: the guardrail blocked a prompt or an output video.
             ValueError: both or neither of prompt/text_embeddings, unknown sampler, missing text encoder.
             ShapeError: a frame count or size the tokenizer/DiT cannot take, wrongly shaped or non-finite
                 embeddings, video, action or camera, conditioning the model does not have.
@@ -323,6 +341,9 @@ class DiffusionWFM(nn.Module):
                 )
             camera = self._per_sample("camera", camera, batch, (config.camera_channels, lat_t, lat_h, lat_w))
 
+        guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
+        if prompts is not None:
+            guard_text(guard, prompts, negative_prompt)
         if prompts is not None:  # all inputs are valid: now run the (expensive) text encoder
             embeddings = self.text_encoder.encode(prompts).float()
         if (
@@ -398,6 +419,9 @@ class DiffusionWFM(nn.Module):
         start = time.perf_counter()
         out = self.decode(latent)
         timings["decode"] = time.perf_counter() - start
+        start = time.perf_counter()
+        out = guard_video(guard, out)
+        timings["guardrail"] = time.perf_counter() - start
         self.timings = timings
         return out
 
@@ -458,6 +482,7 @@ class DiffusionWFM(nn.Module):
             latent_statistics=latent_statistics,
             sigma_data=float(settings.get("sigma_data", SIGMA_DATA)),
         )
+        model.nvidia_checkpoint = not (folder / WFM_CONFIG_NAME).is_file()
         return model.eval()
 
     def save_pretrained(self, path: str | Path, *, dtype: torch.dtype | None = None) -> Path:
