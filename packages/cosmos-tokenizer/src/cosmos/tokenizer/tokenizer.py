@@ -10,7 +10,8 @@ Discrete tokenizers return a :class:`cosmos.core.TokenGrid` (int64 indices in [0
 ``from_pretrained`` reads our layout, NVIDIA's layouts (``*.safetensors`` with reference key names,
 ``autoencoder.jit`` / ``encoder.jit`` + ``decoder.jit``, ``model.pt``) and diffusers' ``AutoencoderKLCosmos``
 (spec §10). Long videos: ``encode(video, chunk_size=...)`` / ``decode(latent, chunk_size=...)`` process
-causal windows one at a time (see :meth:`CausalVideoTokenizer.encode` for where this equals one pass).
+temporal chunks one at a time, carrying the causal state so that the result equals one pass
+(see :meth:`CausalVideoTokenizer.encode`).
 """
 
 from __future__ import annotations
