@@ -51,6 +51,14 @@ def tiny_model(seed: int = 0, dtype=torch.float32, **overrides) -> Transformer:
     return model.to(dtype).eval()
 
 
+@pytest.fixture(autouse=True)
+def _without_cosmos_guard(monkeypatch):
+    """Hermetic tests: behave as if cosmos-guard were not installed ("auto" = unguarded for our models)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cosmos.guard", None)
+
+
 @pytest.fixture(name="tiny_model", scope="session")
 def tiny_model_factory():
     """The :func:`tiny_model` factory (tests cannot import conftest under --import-mode=importlib)."""

@@ -146,3 +146,68 @@ def test_image_file_input(tmp_path, tiny_model, stand_in_tokenizer):
     assert out.video.shape == (1, 3, 9, 32, 48) and out.num_context_latent_frames == 1
     with pytest.raises(ShapeError, match="fewer than num_input_frames"):
         wfm.generate(image, num_input_frames=5, progress=False)
+
+
+def test_guardrail_checks_prompts_first_and_edits_outputs(tiny_model, stand_in_tokenizer):
+    from cosmos.core import GuardrailBlocked
+
+    wfm = _wfm(
+        tiny_model,
+        stand_in_tokenizer,
+        training_type="text_to_video",
+        apply_abs_pos_emb=True,
+        insert_cross_attn=True,
+    )
+    encoded = []
+    wfm.text_encoder = lambda prompts: encoded.extend(prompts) or torch.ones(len(prompts), 3, 16)
+
+    class Report:
+        def __init__(self, allowed, reason="", frames=None):
+            self.allowed, self.reason, self.frames = allowed, reason, frames
+
+    class Guard:
+        def check_text(self, prompt, negative_prompt=None):
+            return Report("forbidden" not in prompt, "blocklist")
+
+        def check_video(self, frames):
+            edited = frames.copy()
+            edited[:, 0, 0] = 0  # one black pixel per frame
+            return Report(True, frames=edited)
+
+    video = torch.zeros(1, 3, 1, 32, 48)
+    common = dict(num_input_frames=1, num_frames=5, progress=False, seed=0)
+    with pytest.raises(GuardrailBlocked, match="blocklist"):
+        wfm.generate(video, prompt="something forbidden", guardrail=Guard(), **common)
+    assert encoded == []  # blocked before the text encoder ran
+    guarded = wfm.generate(video, prompt="a robot arm", guardrail=Guard(), **common)
+    plain = wfm.generate(video, prompt="a robot arm", guardrail=None, **common)
+    assert torch.equal(guarded.video[..., 0, 0], torch.full_like(guarded.video[..., 0, 0], -1.0))
+    assert torch.equal(guarded.video[..., 1:, :], plain.video[..., 1:, :])
+
+
+def test_nvidia_checkpoints_fail_closed_without_cosmos_guard(tmp_path, tiny_model, stand_in_tokenizer):
+    from safetensors.torch import save_file
+
+    from cosmos.core import GuardrailBlocked
+
+    lm = tiny_model(seed=21, vocab_size=64, video_latent_shape=(3, 4, 6))
+    folder = tmp_path / "nvidia"
+    folder.mkdir()
+    reference = {
+        "model." + k.replace("token_embedding", "tok_embeddings"): v for k, v in lm.state_dict().items()
+    }
+    for ours, theirs in [(".query.", ".wq."), (".key.", ".wk."), (".value.", ".wv."), (".out.", ".wo."),
+                         (".query_norm.", ".q_norm."), (".key_norm.", ".k_norm."), (".mlp.gate.", ".feed_forward.w1."),
+                         (".mlp.up.", ".feed_forward.w3."), (".mlp.down.", ".feed_forward.w2."), (".mlp_norm.", ".ffn_norm.")]:  # fmt: skip
+        reference = {k.replace(ours, theirs): v for k, v in reference.items()}
+    save_file({k: v.contiguous() for k, v in reference.items()}, str(folder / "model.safetensors"))
+    wfm = ARWFM.from_pretrained(folder, tokenizer=stand_in_tokenizer, lm_config=lm.config)
+    assert wfm.nvidia_checkpoint
+    video = torch.zeros(1, 3, 1, 32, 48)
+    with pytest.raises(GuardrailBlocked, match="must run with the guardrail"):
+        wfm.generate(video, num_input_frames=1, progress=False)
+    out = wfm.generate(video, num_input_frames=1, progress=False, guardrail=None)  # explicit opt-out
+    assert out.video.shape == (1, 3, 9, 32, 48)
+    ours = tmp_path / "ours"
+    ARWFM(stand_in_tokenizer, lm).save_pretrained(ours, tokenizer_name="stand-in")
+    assert not ARWFM.from_pretrained(ours, tokenizer=stand_in_tokenizer).nvidia_checkpoint

@@ -53,6 +53,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = wfm.generate(
         source, text_embeddings=text_embeddings, num_input_frames=args.num_input_frames, num_frames=args.num_frames,
         temperature=args.temperature, top_p=args.top_p, medusa=args.medusa, seed=args.seed, progress=not args.quiet,
+        guardrail=None if args.no_guardrail else "auto",
     )  # fmt: skip
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dtype", choices=sorted(DTYPES), default="bfloat16" if torch.cuda.is_available() else "float32"
     )
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.add_argument(
+        "--no-guardrail",
+        action="store_true",
+        help="explicitly skip the guardrail (logged); by default cosmos-guard checks prompts and outputs when installed",
+    )
     generate.set_defaults(run=_generate)
 
     convert = commands.add_parser(

@@ -27,8 +27,12 @@ from cosmos.core import (
     center_crop_video,
     check_video,
     frames_to_video,
+    guard_text,
+    guard_video,
+    is_cosmos_layout,
     read_video,
     resize_video,
+    resolve_guardrail,
 )
 
 from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DecodeStats, generate
@@ -80,6 +84,8 @@ class ARWFM(nn.Module):
         self.tokenizer = tokenizer
         self.lm = lm
         self.text_encoder = text_encoder
+        # True when loaded from NVIDIA's release: its licence requires the full guardrail (cosmos.core.safety)
+        self.nvidia_checkpoint = False
 
     # ------------------------------------------------------------------ geometry
 
@@ -144,13 +150,16 @@ class ARWFM(nn.Module):
                     tokenizer = folder / tokenizer
         else:  # a bare Transformer folder (ours) or NVIDIA's AR repo (model.pt)
             lm = Transformer.from_pretrained(folder, config=lm_config, device=device, dtype=dtype)
+        nvidia_checkpoint = document.get("model_type") != cls.__name__ and not is_cosmos_layout(folder)
         if tokenizer is None:
             raise CheckpointError(f"{folder} names no tokenizer: pass tokenizer= (an object, name or folder)")
         if not isinstance(tokenizer, VideoTokenizer):
             from cosmos.tokenizer import CausalVideoTokenizer  # cosmos-tokenizer is a dependency of cosmos-ar
 
             tokenizer = CausalVideoTokenizer.from_pretrained(tokenizer, device=device)
-        return cls(tokenizer, lm, text_encoder=text_encoder).eval()
+        model = cls(tokenizer, lm, text_encoder=text_encoder).eval()
+        model.nvidia_checkpoint = nvidia_checkpoint
+        return model
 
     def save_pretrained(self, path: str | os.PathLike, *, tokenizer_name: str | None = None) -> Path:
         """Write ``config.json`` + ``lm/`` and, if the tokenizer can save itself, ``tokenizer/``.
@@ -212,7 +221,7 @@ class ARWFM(nn.Module):
             clip = center_crop_video(resize_video(clip, size), (target_h, target_w))
         return clip.clamp(-1, 1)
 
-    def _text_context(self, batch: int, prompt, text_embeddings) -> Tensor | None:
+    def _text_context(self, batch: int, prompt, text_embeddings, guard) -> Tensor | None:
         config = self.lm.config
         if not config.insert_cross_attn:
             if prompt is not None or text_embeddings is not None:
@@ -226,6 +235,7 @@ class ARWFM(nn.Module):
             if self.text_encoder is None:
                 raise ShapeError("prompt= needs a text_encoder (T5-11B encoder); or pass text_embeddings=")
             prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
+            guard_text(guard, prompts)  # the pre-guard, before any model runs
             encode = getattr(
                 self.text_encoder, "encode", self.text_encoder
             )  # T5TextEncoder-like or a callable
@@ -262,6 +272,7 @@ class ARWFM(nn.Module):
         medusa: bool | None = None,
         seed: int = 0,
         progress: bool = True,
+        guardrail: Any = "auto",
     ) -> ARGeneration:
         """Predict the continuation of a video (spec §5.1).
 
@@ -276,11 +287,15 @@ class ARWFM(nn.Module):
             medusa: use the Medusa heads (default: when the transformer has them).
             seed: CPU-seeded sampling noise; plain and Medusa decoding give the same video for a seed.
             progress: tqdm progress bar.
+            guardrail: ``"auto"`` (cosmos-guard's default when installed; NVIDIA checkpoints fail closed without
+                it), ``None`` (explicit, logged opt-out) or a guardrail object (:mod:`cosmos.core.safety`). Prompts
+                are checked before any model runs, the decoded video after (blocked -> ``GuardrailBlocked``).
         Returns:
             :class:`ARGeneration` with the video ``[B, 3, num_frames, H, W]`` in [-1, 1] and the token grid.
         Raises:
             ShapeError: bad frame counts, a video that is not [-1, 1] RGB, wrong text-embedding width, a token
                 grid that does not match the transformer (wrong tokenizer).
+            GuardrailBlocked: the guardrail blocked the prompt or the generated video.
         """
         config = self.lm.config
         if num_input_frames not in self.allowed_input_frames:
@@ -298,7 +313,8 @@ class ARWFM(nn.Module):
             )
         video = self.load_video(video)
         batch = video.shape[0]
-        context = self._text_context(batch, prompt, text_embeddings)
+        guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
+        context = self._text_context(batch, prompt, text_embeddings, guard)
         device = self.lm.output.weight.device
         clip = self.prepare_video(video, num_input_frames, self.clip_frames)
         grid = self._encode(clip)
@@ -327,8 +343,8 @@ class ARWFM(nn.Module):
             indices.cpu(), grid.vocab_size, grid.temporal_compression, grid.spatial_compression,
             tokenizer_name=grid.tokenizer_name,
         )  # fmt: skip
-        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer)))
-        return ARGeneration(decoded.float().clamp(-1, 1).cpu(), tokens, context_latents, stats)
+        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
+        return ARGeneration(guard_video(guard, decoded), tokens, context_latents, stats)
 
     def _encode(self, clip: Tensor) -> TokenGrid:
         grid = self.tokenizer.encode(clip.to(_device_of(self.tokenizer)))
