@@ -124,3 +124,18 @@ def test_distillation_trains_heads_and_raises_acceptance(tiny_model, tmp_path):
 def test_medusa_requires_heads(tiny_model):
     with pytest.raises(ValueError, match="no Medusa heads"):
         medusa_generate(tiny_model(seed=1), torch.tensor([[1, 2]]), 4, progress=False)
+
+
+def test_medusa_repo_key_names_convert(tiny_model):
+    from cosmos.ar import ReferenceStateDictAdapter
+
+    model = tiny_model(seed=14, num_medusa_heads=2, medusa_num_layers=2, medusa_shared_output=False)
+    ours = {k: v for k, v in model.state_dict().items() if k.startswith("medusa_heads.")}
+    theirs = {}
+    for key, value in ours.items():
+        _, _, head, kind, *rest = key.split(".")
+        if kind == "blocks":
+            theirs[f"model.medusa_head.{head}.{rest[0]}.linear.{rest[-1]}"] = value
+        else:
+            theirs[f"model.medusa_head.{head}.2.weight"] = value  # after the 2 ResBlocks
+    assert ReferenceStateDictAdapter().convert(theirs).keys() == ours.keys()

@@ -754,7 +754,9 @@ class ReferenceStateDictAdapter(StateDictAdapter):
     Strips the ``model.`` prefix, drops TransformerEngine ``_extra_state`` entries, and renames
     ``tok_embeddings -> token_embedding``, ``{wq, wk, wv, wo} -> {query, key, value, out}``,
     ``{q_norm, k_norm} -> {query_norm, key_norm}``, ``feed_forward.{w1, w3, w2} -> mlp.{gate, up, down}``,
-    ``ffn_norm -> mlp_norm`` (cross-attention keys alike).
+    ``ffn_norm -> mlp_norm`` (cross-attention keys alike). Medusa heads in the Medusa repository's layout
+    (``medusa_head.{k}.{j}.linear.{weight,bias}`` ResBlocks, then ``medusa_head.{k}.{num_layers}.weight``, spec §6.2)
+    map to ``medusa_heads.heads.{k}.blocks.{j}.linear.*`` and ``medusa_heads.heads.{k}.output.weight``.
     """
 
     drop = (r"_extra_state",)
@@ -771,6 +773,8 @@ class ReferenceStateDictAdapter(StateDictAdapter):
         (r"\.feed_forward\.w3\.", ".mlp.up."),
         (r"\.feed_forward\.w2\.", ".mlp.down."),
         (r"\.ffn_norm\.", ".mlp_norm."),
+        (r"^medusa_head\.(\d+)\.(\d+)\.linear\.", r"medusa_heads.heads.\1.blocks.\2.linear."),
+        (r"^medusa_head\.(\d+)\.\d+\.weight$", r"medusa_heads.heads.\1.output.weight"),
     )
 
     def convert(self, state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
