@@ -50,3 +50,17 @@ def test_text_embeddings_reach_the_shards(tmp_path):
 def test_unknown_text_encoder_raises():
     with pytest.raises(ValueError, match="t5"):
         TextEmbeddingConfig(encoder="bert")
+
+
+def test_t5_caption_embeddings_drop_the_padding(tmp_path):
+    pytest.importorskip("transformers")
+    pytest.importorskip("sentencepiece")
+    from cosmos.core.testing import tiny_t5_encoder
+    from cosmos.curate.text_embedding import T5TextEncoder
+
+    encoder = T5TextEncoder(max_length=24, device="cpu")
+    encoder._encoder = tiny_t5_encoder(tmp_path)  # stands in for google-t5/t5-11b (no network here)
+    short, long = encoder.encode(["a red cube", "a ball falls onto the wooden floor and bounces"])
+    assert short.dtype == np.float16 and short.shape[1] == 16
+    assert 1 < short.shape[0] < long.shape[0] <= 24
+    assert np.all(np.abs(short.astype(np.float32)).sum(-1) > 0)

@@ -31,7 +31,9 @@ class TextEncoder(Protocol):
 
 
 class T5TextEncoder:
-    """T5 encoder through ``transformers`` (``T5EncoderModel``); float16 ``[L, D]`` per text, L ≤ ``max_length``.
+    """Caption embeddings with :class:`cosmos.core.text.T5TextEncoder`: float16 ``[L, D]`` per text, padding
+    removed (L = token count with EOS, at most ``max_length``). Loads lazily (in the stage's ``setup``), in
+    bfloat16 on GPU and float32 on CPU.
 
     Raises:
         ImportError: transformers is missing (on first use).
@@ -44,30 +46,23 @@ class T5TextEncoder:
     ) -> None:
         self.model_name, self.max_length = model, max_length
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._model = self._tokenizer = None
+        self._encoder = None
 
     def setup(self) -> None:
-        """Load tokenizer and encoder (bfloat16 on GPU, float32 on CPU)."""
-        try:
-            from transformers import AutoTokenizer, T5EncoderModel
-        except ImportError as exc:  # pragma: no cover - optional dependency
-            raise ImportError("T5 caption embeddings need `pip install transformers sentencepiece`") from exc
+        """Load tokenizer and encoder."""
+        from cosmos.core.text import T5TextEncoder as CoreT5
+
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-        self._model = (
-            T5EncoderModel.from_pretrained(self.model_name, torch_dtype=dtype).to(self.device).eval()
+        self._encoder = CoreT5.from_pretrained(
+            self.model_name, max_length=self.max_length, device=self.device, dtype=dtype
         )
 
     @torch.no_grad()
     def encode(self, texts: list[str]) -> list[np.ndarray]:
-        if self._model is None:
+        if self._encoder is None:
             self.setup()
-        batch = self._tokenizer(
-            texts, max_length=self.max_length, padding="max_length", truncation=True, return_tensors="pt"
-        ).to(self.device)
-        hidden = self._model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        lengths = batch.attention_mask.sum(dim=1).tolist()
-        return [hidden[i, : int(n)].to(torch.float16).cpu().numpy() for i, n in enumerate(lengths)]
+        hidden, lengths = self._encoder.encode(texts, return_lengths=True)
+        return [hidden[i, : int(n)].to(torch.float16).cpu().numpy() for i, n in enumerate(lengths.tolist())]
 
 
 class TextEmbeddingStage(Stage):
