@@ -19,6 +19,7 @@ from cosmos.core.errors import CheckpointError, CosmosError, GatedRepoError, Sha
 from cosmos.core.hub import hub_offline, resolve_pretrained
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
+from cosmos.core.safety import GuardrailBlocked, GuardrailLike, guard_text, guard_video, resolve_guardrail
 from cosmos.core.seeding import make_generator, randn
 from cosmos.core.types import Latent, TokenGrid, VideoTokenizer, check_video
 from cosmos.core.video import (
@@ -38,6 +39,8 @@ __all__ = [
     "CheckpointError",
     "CosmosError",
     "GatedRepoError",
+    "GuardrailBlocked",
+    "GuardrailLike",
     "Latent",
     "PretrainedMixin",
     "ShapeError",
@@ -51,6 +54,8 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "frames_to_video",
+    "guard_text",
+    "guard_video",
     "hub_offline",
     "is_cosmos_layout",
     "load_safetensors",
@@ -61,6 +66,7 @@ __all__ = [
     "randn",
     "read_video",
     "resize_video",
+    "resolve_guardrail",
     "resolve_pretrained",
     "save_contact_sheet",
     "save_safetensors_sharded",

@@ -64,11 +64,14 @@ def attention(
         raise ShapeError(f"query heads ({heads}) must be a multiple of key/value heads ({heads_kv})")
     if attn_mask is not None and is_causal:
         raise ValueError("pass either attn_mask or is_causal, not both")
+    if backend == "sdpa":
+        # enable_gqa lets each key/value head serve its query group without copying keys and values
+        return F.scaled_dot_product_attention(
+            query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale, enable_gqa=heads_kv != heads
+        )
     if heads_kv != heads:
         key = key.repeat_interleave(heads // heads_kv, dim=1)
         value = value.repeat_interleave(heads // heads_kv, dim=1)
-    if backend == "sdpa":
-        return F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale)
     if backend == "math":
         scale = 1.0 / math.sqrt(head_dim) if scale is None else scale
         scores = torch.matmul(query.float(), key.float().transpose(-2, -1)) * scale  # [B, heads, Lq, Lk]

@@ -16,7 +16,14 @@ import torch
 
 from cosmos.core.checkpoint import load_safetensors
 
-__all__ = ["assert_close", "fixtures_root", "fixture_path", "load_fixture_tensors", "load_fixture_json"]
+__all__ = [
+    "assert_close",
+    "fixtures_root",
+    "fixture_path",
+    "load_fixture_tensors",
+    "load_fixture_json",
+    "tiny_t5_encoder",
+]
 
 
 def assert_close(
@@ -85,3 +92,39 @@ def load_fixture_tensors(*parts: str) -> dict[str, torch.Tensor]:
 def load_fixture_json(*parts: str) -> dict:
     """A JSON fixture as a dict."""
     return json.loads(fixture_path(*parts).read_text())
+
+
+TINY_T5_SENTENCES = [
+    "a robot arm picks up a red cube from the table",
+    "the camera moves forward along a sunny street",
+    "a ball falls onto the wooden floor and bounces",
+    "two cars drive past a parked truck at night",
+] * 10
+
+
+def tiny_t5_encoder(folder: str | os.PathLike, *, max_length: int = 24, d_model: int = 16, seed: int = 0):
+    """A :class:`cosmos.core.text.T5TextEncoder` over a random 1-layer T5 (``d_model`` wide) and a 64-piece
+    SentencePiece model trained on the fly in ``folder`` (no network). Needs transformers and sentencepiece."""
+    import sentencepiece
+    import transformers
+
+    from cosmos.core.text import T5TextEncoder
+
+    folder = Path(folder)
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(TINY_T5_SENTENCES),
+        model_prefix=str(folder / "spm"),
+        vocab_size=64,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        minloglevel=2,
+        hard_vocab_limit=False,
+    )
+    tokenizer = transformers.T5TokenizerFast(vocab_file=str(folder / "spm.model"), extra_ids=0)
+    config = transformers.T5Config(vocab_size=len(tokenizer), d_model=d_model, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    torch.manual_seed(seed)
+    model = transformers.T5EncoderModel(config).eval()
+    return T5TextEncoder(model, tokenizer, max_length=max_length)
