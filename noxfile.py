@@ -104,7 +104,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def benchmarks(session: nox.Session) -> None:
-    """Every benchmark script (tables printed, JSON written to benchmarks/results/)."""
-    _install(session, *(_path(name) for name in PACKAGES))
+    """Every benchmark script (tables printed, JSON written to benchmarks/results/); peers (diffusers,
+    transformers) come from the packages' ``[peer]`` extras."""
+    peers = {"tokenizer", "diffusion", "ar"}
+    _install(session, *(_path(name, "peer" if name in peers else "") for name in PACKAGES))
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)
