@@ -90,8 +90,10 @@ def namespace(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job on shipped defaults (README's first command); extra arguments go to the demo."""
-    _install(session, *(_path(name) for name in PACKAGES))
+    """The main job on shipped defaults (README's first command); extra arguments go to the demo.
+
+    cosmos-curate comes with its ``[sim]`` extra (PyBullet) so the demo simulates a held-out episode."""
+    _install(session, *(_path(name, "sim" if name == "curate" else "") for name in PACKAGES))
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
