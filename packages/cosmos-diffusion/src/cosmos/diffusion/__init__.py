@@ -1,3 +1,42 @@
-"""cosmos.diffusion: skeleton; the implementation lands with its issue."""
+"""cosmos.diffusion: the Cosmos-1.0 EDM diffusion world model (Text2World, Video2World), exact to NVIDIA's weights.
+
+Public API:
+
+* :class:`DiT`, :class:`DiTConfig`, :data:`PRESETS`: the diffusion transformer and its published configs.
+* :mod:`cosmos.diffusion.edm`: ``edm_scalings``, ``edm_loss``, ``sample_training_sigma``, ``UncertaintyWeight``.
+* :mod:`cosmos.diffusion.samplers`: ``sample_res2ab`` (reference), ``sample_euler``, ``sample_heun``,
+  ``karras_sigmas``.
+* :class:`Conditioning`, :func:`denoise`, :func:`guided_denoiser`: the EDM denoiser with Video2World
+  conditioning and classifier-free guidance.
+* :class:`DiffusionWFM`: tokenizer + DiT + optional text encoder, ``sample()`` for Text2World/Video2World.
+* :mod:`cosmos.diffusion.train` (``train``, ``TrainConfig``), :mod:`cosmos.diffusion.text` (``T5TextEncoder``),
+  :mod:`cosmos.diffusion.camera` (``plucker_rays``), :mod:`cosmos.diffusion.cli` (``cosmos-diffusion``).
+"""
+
+from .denoiser import Conditioning, denoise, guided_denoiser
+from .dit import PRESETS, DiT, DiTConfig
+from .edm import SIGMA_DATA, UncertaintyWeight, edm_loss, edm_scalings, sample_training_sigma
+from .samplers import karras_sigmas, sample_euler, sample_heun, sample_res2ab
+from .wfm import DEFAULT_NEGATIVE_PROMPT, DiffusionWFM
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_NEGATIVE_PROMPT",
+    "DiffusionWFM",
+    "PRESETS",
+    "SIGMA_DATA",
+    "Conditioning",
+    "DiT",
+    "DiTConfig",
+    "UncertaintyWeight",
+    "denoise",
+    "edm_loss",
+    "edm_scalings",
+    "guided_denoiser",
+    "karras_sigmas",
+    "sample_euler",
+    "sample_heun",
+    "sample_res2ab",
+    "sample_training_sigma",
+]

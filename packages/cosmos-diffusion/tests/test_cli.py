@@ -1,0 +1,143 @@
+"""The cosmos-diffusion CLI: convert an official checkpoint; text2world / video2world end to end (tiny models)."""
+
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from cosmos.diffusion import DiT, DiTConfig
+from cosmos.diffusion.cli import main
+
+
+def test_convert_official_model_pt(tmp_path, net_kwargs, tensors):
+    from cosmos.core.testing import fixture_path
+
+    source = tmp_path / "official"
+    source.mkdir()
+    shutil.copy(fixture_path("diffusion", "t2w_tiny.model.pt"), source / "model.pt")
+    config_file = tmp_path / "net.json"
+    import json
+
+    config_file.write_text(json.dumps(net_kwargs("t2w_tiny")))
+    assert main(["convert", str(source), str(tmp_path / "ours"), "--config", str(config_file)]) == 0
+    net = DiT.from_pretrained(tmp_path / "ours")
+    data = tensors("t2w_tiny.net.safetensors")
+    with torch.no_grad():
+        out = net(
+            data["in.x"],
+            data["in.timesteps"],
+            data["in.crossattn_emb"],
+            data["in.crossattn_mask"],
+            data["in.fps"],
+            data["in.padding_mask"],
+        )
+    torch.testing.assert_close(out, data["out.x"], rtol=1e-4, atol=2e-5)
+    assert main(["convert", str(source), str(tmp_path / "bad")]) == 2  # no config: clear error, exit 2
+
+
+@pytest.fixture
+def tiny_wfm_folder(tmp_path):
+    tokenizer_module = pytest.importorskip("cosmos.tokenizer")
+    from cosmos.diffusion.wfm import DiffusionWFM
+
+    config = tokenizer_module.TokenizerConfig(
+        kind="CV",
+        channels=4,
+        channels_mult=(2, 4, 4),
+        num_res_blocks=1,
+        z_channels=8,
+        latent_channels=16,
+        patch_size=4,
+        spatial_compression=8,
+        temporal_compression=8,
+    )
+    torch.manual_seed(0)
+    tokenizer = tokenizer_module.CausalVideoTokenizer(config).eval()
+
+    def make(**changes):
+        net = DiT(
+            DiTConfig(
+                model_channels=32,
+                num_blocks=1,
+                num_heads=2,
+                crossattn_channels=16,
+                adaln_lora_dim=8,
+                **changes,
+            )
+        )
+        with torch.no_grad():
+            for param in net.parameters():
+                param.normal_(0, 0.05)
+        folder = tmp_path / ("v2w" if changes else "t2w")
+        DiffusionWFM(tokenizer, net).save_pretrained(folder)
+        return folder
+
+    return make
+
+
+def _embeddings(path):
+    save_file(
+        {"text_embeddings": torch.randn(2, 4, 16), "negative_text_embeddings": torch.zeros(2, 4, 16)},
+        str(path),
+    )
+    return path
+
+
+SIZE = [
+    "--num-frames",
+    "9",
+    "--height",
+    "32",
+    "--width",
+    "32",
+    "--num-steps",
+    "2",
+    "--device",
+    "cpu",
+    "--dtype",
+    "float32",
+    "--no-progress",
+]
+
+
+def test_text2world_cli(tiny_wfm_folder, tmp_path, capsys):
+    folder = tiny_wfm_folder()
+    output = tmp_path / "out" / "t2w.mp4"
+    status = main(
+        [
+            "text2world",
+            "--model",
+            str(folder),
+            "--text-embeddings",
+            str(_embeddings(tmp_path / "e.safetensors")),
+            "--output",
+            str(output),
+            *SIZE,
+        ]
+    )
+    assert status == 0
+    assert (tmp_path / "out" / "t2w_0.mp4").exists() and (tmp_path / "out" / "t2w_1.mp4").exists()
+    assert (tmp_path / "out" / "t2w.png").exists()
+    printed = capsys.readouterr().out
+    assert "timings (s):" in printed and "denoise" in printed
+    from cosmos.core import read_video
+
+    frames, fps = read_video(tmp_path / "out" / "t2w_0.mp4")
+    assert frames.shape == (9, 32, 32, 3) and fps == pytest.approx(24)
+
+
+def test_video2world_cli_with_image_and_errors(tiny_wfm_folder, tmp_path, capsys):
+    from PIL import Image
+
+    folder = tiny_wfm_folder(condition_mask=True)
+    image = tmp_path / "frame.png"
+    Image.fromarray((torch.rand(48, 40, 3) * 255).byte().numpy()).save(image)
+    output = tmp_path / "v2w.mp4"
+    args = ["video2world", "--model", str(folder), "--input", str(image), "--output", str(output), *SIZE]
+    assert main([*args, "--text-embeddings", str(_embeddings(tmp_path / "e.safetensors"))]) == 0
+    assert (tmp_path / "v2w_0.mp4").exists() and (tmp_path / "v2w.png").exists()
+    bad = ["--num-frames" if a == "--num-frames" else a for a in args]
+    bad[bad.index("--num-frames") + 1] = "8"
+    assert main([*bad, "--text-embeddings", str(_embeddings(tmp_path / "e.safetensors"))]) == 2
+    assert "num_frames=8" in capsys.readouterr().err
