@@ -1,0 +1,354 @@
+"""``ARWFM``: the autoregressive world foundation model = a discrete video tokenizer + the AR transformer.
+
+``ARWFM.generate`` follows NVIDIA's input preparation (spec §2.4, §5.1): keep the last ``num_input_frames``
+frames, pad to the clip length by repeating the last one, resize to cover the model's frame size and center-crop,
+tokenize the whole clip (the tokenizer is causal, so padding does not change the context tokens), keep the context
+latent frames' tokens as the prompt (after ``<bov>`` for Video2World), generate the rest, and decode all tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from cosmos.core import (
+    CheckpointError,
+    ShapeError,
+    TokenGrid,
+    VideoTokenizer,
+    center_crop_video,
+    check_video,
+    frames_to_video,
+    read_video,
+    resize_video,
+)
+from torch import Tensor, nn
+
+from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DecodeStats, generate
+from .medusa import medusa_generate
+from .model import Transformer
+
+__all__ = ["ARWFM", "ARGeneration"]
+
+#: ``text_encoder(prompts) -> embeddings [B, L, context_dim]`` (T5 states, zero past each prompt, spec §3.8), or an
+#: object with that ``encode`` method (e.g. a T5TextEncoder).
+TextEncoder = Callable[[list[str]], Tensor]
+
+
+@dataclass(frozen=True)
+class ARGeneration:
+    """Result of :meth:`ARWFM.generate`.
+
+    Attributes:
+        video: float32 ``[B, 3, num_frames, H, W]`` in ``[-1, 1]``: the context frames re-decoded from their tokens,
+            then the predicted frames.
+        tokens: the full token grid ``[B, T', H', W']`` (context + generated).
+        num_context_latent_frames: latent frames given by the input (1 for 1 frame, 2 for 9 frames with DV8x16x16).
+        stats: decoding throughput and Medusa acceptance.
+    """
+
+    video: Tensor
+    tokens: TokenGrid
+    num_context_latent_frames: int
+    stats: DecodeStats
+
+
+class ARWFM(nn.Module):
+    """Autoregressive world model: ``tokenizer`` (any discrete :class:`cosmos.core.VideoTokenizer`) + ``lm``.
+
+    Args:
+        tokenizer: encodes ``[B, 3, T, H, W]`` in [-1, 1] to a :class:`TokenGrid` and decodes it back.
+        lm: the :class:`Transformer`; its ``video_latent_shape`` fixes the clip geometry (frames, size).
+        text_encoder: optional callable for ``prompt=`` strings (Video2World); else pass ``text_embeddings``.
+    """
+
+    def __init__(
+        self, tokenizer: VideoTokenizer, lm: Transformer, *, text_encoder: TextEncoder | None = None
+    ):
+        super().__init__()
+        if not isinstance(tokenizer, VideoTokenizer):
+            raise TypeError(
+                f"tokenizer must satisfy cosmos.core.VideoTokenizer, got {type(tokenizer).__name__}"
+            )
+        self.tokenizer = tokenizer
+        self.lm = lm
+        self.text_encoder = text_encoder
+
+    # ------------------------------------------------------------------ geometry
+
+    @property
+    def temporal_compression(self) -> int:
+        return self.tokenizer.temporal_compression
+
+    @property
+    def spatial_compression(self) -> int:
+        return self.tokenizer.spatial_compression
+
+    @property
+    def clip_frames(self) -> int:
+        """Pixel frames of one full clip: ``1 + (T' - 1) * temporal_compression`` (33 for the released models)."""
+        return 1 + (self.lm.config.video_latent_shape[0] - 1) * self.temporal_compression
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """``(height, width)`` the model sees: ``(H' * s, W' * s)`` (640 x 1024 for the released models)."""
+        _, height, width = self.lm.config.video_latent_shape
+        return height * self.spatial_compression, width * self.spatial_compression
+
+    @property
+    def allowed_input_frames(self) -> tuple[int, int]:
+        """Context lengths the models are trained for: 1 frame or ``1 + temporal_compression`` (1 or 9, §2.4)."""
+        return 1, 1 + self.temporal_compression
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike,
+        *,
+        tokenizer: VideoTokenizer | str | os.PathLike | None = None,
+        lm_config: Any = None,
+        text_encoder: TextEncoder | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> ARWFM:
+        """Load our layout (``config.json`` + ``lm/`` + ``tokenizer/``) or an NVIDIA AR folder (``model.pt``).
+
+        Args:
+            name_or_path: a folder. Ours: ``config.json`` ``{"model_type": "ARWFM", "tokenizer": <name or
+                sub-folder>}``, ``lm/`` (a :class:`Transformer`). NVIDIA's: the AR repo (``model.pt``).
+            tokenizer: a tokenizer object, or a name/folder for ``cosmos.tokenizer.CausalVideoTokenizer``;
+                required for NVIDIA folders (e.g. ``nvidia/Cosmos-1.0-Tokenizer-DV8x16x16``).
+            lm_config: architecture of an NVIDIA ``model.pt`` (see :meth:`Transformer.from_pretrained`).
+            device, dtype: where and in which dtype to put the transformer.
+        Raises:
+            CheckpointError: unknown layout or no tokenizer.
+        """
+        folder = Path(name_or_path)
+        document = (
+            json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
+        )
+        if document.get("model_type") == cls.__name__:
+            lm = Transformer.from_pretrained(folder / "lm", config=lm_config, device=device, dtype=dtype)
+            if tokenizer is None:
+                tokenizer = document.get("tokenizer")
+                if tokenizer is not None and (folder / tokenizer).is_dir():
+                    tokenizer = folder / tokenizer
+        else:  # a bare Transformer folder (ours) or NVIDIA's AR repo (model.pt)
+            lm = Transformer.from_pretrained(folder, config=lm_config, device=device, dtype=dtype)
+        if tokenizer is None:
+            raise CheckpointError(f"{folder} names no tokenizer: pass tokenizer= (an object, name or folder)")
+        if not isinstance(tokenizer, VideoTokenizer):
+            from cosmos.tokenizer import CausalVideoTokenizer  # cosmos-tokenizer is a dependency of cosmos-ar
+
+            tokenizer = CausalVideoTokenizer.from_pretrained(tokenizer, device=device)
+        return cls(tokenizer, lm, text_encoder=text_encoder).eval()
+
+    def save_pretrained(self, path: str | os.PathLike, *, tokenizer_name: str | None = None) -> Path:
+        """Write ``config.json`` + ``lm/`` and, if the tokenizer can save itself, ``tokenizer/``.
+
+        Args:
+            tokenizer_name: recorded instead of saving the tokenizer (a shipped name or Hub id).
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.lm.save_pretrained(folder / "lm")
+        if tokenizer_name is None:
+            if not hasattr(self.tokenizer, "save_pretrained"):
+                raise CheckpointError(
+                    "the tokenizer cannot save itself: pass tokenizer_name= (a name or Hub id)"
+                )
+            self.tokenizer.save_pretrained(folder / "tokenizer")
+            tokenizer_name = "tokenizer"
+        document = {"model_type": type(self).__name__, "tokenizer": tokenizer_name}
+        (folder / "config.json").write_text(json.dumps(document, indent=2) + "\n")
+        return folder
+
+    # ------------------------------------------------------------------ inputs
+
+    def load_video(self, video: Tensor | str | os.PathLike) -> Tensor:
+        """A path (mp4, ...) or a tensor -> float32 ``[B, 3, T, H, W]`` in [-1, 1] (``[B, 3, H, W]`` images = 1 frame).
+
+        Raises:
+            ShapeError: not a video (``cosmos.core.check_video`` rules).
+        """
+        if isinstance(video, (str, os.PathLike)):
+            frames, _ = read_video(video)
+            video = frames_to_video(frames)
+        if video.dim() == 4:
+            video = video[:, :, None]  # image [B, 3, H, W] -> one frame
+        check_video(video)
+        return video.float()
+
+    def prepare_video(self, video: Tensor, num_input_frames: int, num_frames: int) -> Tensor:
+        """Context frames -> the padded, resized clip ``[B, 3, num_frames, H, W]`` the tokenizer sees (spec §2.4).
+
+        Keeps the **last** ``num_input_frames`` frames, repeats the last one up to ``num_frames``, resizes so the
+        frames cover :attr:`frame_size` (scale ``max(W/w, H/h)``, rounded up, bilinear antialiased) and
+        center-crops.
+
+        Raises:
+            ShapeError: fewer than ``num_input_frames`` frames.
+        """
+        frames = video.shape[2]
+        if frames < num_input_frames:
+            raise ShapeError(f"the input has {frames} frames, fewer than num_input_frames={num_input_frames}")
+        context = video[:, :, frames - num_input_frames :]
+        padding = context[:, :, -1:].expand(-1, -1, num_frames - num_input_frames, -1, -1)
+        clip = torch.cat([context, padding], dim=2)
+        target_h, target_w = self.frame_size
+        height, width = clip.shape[-2:]
+        if (height, width) != (target_h, target_w):
+            scale = max(target_w / width, target_h / height)
+            size = (max(target_h, math.ceil(height * scale)), max(target_w, math.ceil(width * scale)))
+            clip = center_crop_video(resize_video(clip, size), (target_h, target_w))
+        return clip.clamp(-1, 1)
+
+    def _text_context(self, batch: int, prompt, text_embeddings) -> Tensor | None:
+        config = self.lm.config
+        if not config.insert_cross_attn:
+            if prompt is not None or text_embeddings is not None:
+                raise ShapeError(
+                    "this model takes no text (it has no cross-attention): drop prompt / text_embeddings"
+                )
+            return None
+        if prompt is not None and text_embeddings is not None:
+            raise ShapeError("pass either prompt or text_embeddings, not both")
+        if prompt is not None:
+            if self.text_encoder is None:
+                raise ShapeError("prompt= needs a text_encoder (T5-11B encoder); or pass text_embeddings=")
+            prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
+            encode = getattr(
+                self.text_encoder, "encode", self.text_encoder
+            )  # T5TextEncoder-like or a callable
+            text_embeddings = encode(prompts)
+        if text_embeddings is None:
+            raise ShapeError(
+                f"this Video2World model needs prompt= or text_embeddings= [B, L, {config.context_dim}]"
+            )
+        if text_embeddings.dim() == 2:
+            text_embeddings = text_embeddings[None]
+        if text_embeddings.dim() != 3 or text_embeddings.shape[-1] != config.context_dim:
+            raise ShapeError(
+                f"text_embeddings must be [B, L, {config.context_dim}] (T5 states), got {tuple(text_embeddings.shape)}"
+            )
+        if text_embeddings.shape[0] == 1 and batch > 1:
+            text_embeddings = text_embeddings.expand(batch, -1, -1)
+        if text_embeddings.shape[0] != batch:
+            raise ShapeError(f"text_embeddings batch {text_embeddings.shape[0]} != video batch {batch}")
+        return text_embeddings
+
+    # ------------------------------------------------------------------ generation
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        video: Tensor | str | os.PathLike,
+        *,
+        prompt: str | list[str] | None = None,
+        text_embeddings: Tensor | None = None,
+        num_input_frames: int = 9,
+        num_frames: int | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float | None = DEFAULT_TOP_P,
+        medusa: bool | None = None,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> ARGeneration:
+        """Predict the continuation of a video (spec §5.1).
+
+        Args:
+            video: float ``[B, 3, T, H, W]`` in [-1, 1], an image ``[B, 3, H, W]``, or a video file path.
+            prompt / text_embeddings: Video2World conditioning (T5 states ``[B, L, context_dim]``, zero past the
+                prompt; the model attends to all ``L`` rows as NVIDIA's pipeline does).
+            num_input_frames: context frames: 1 or ``1 + temporal_compression`` (1 or 9 for DV8x16x16).
+            num_frames: length of the output clip (context included), default the full clip (33); must satisfy
+                ``(num_frames - 1) % temporal_compression == 0``.
+            temperature, top_p: sampling (shipped defaults 1.0 / 0.8; temperature 0 = greedy).
+            medusa: use the Medusa heads (default: when the transformer has them).
+            seed: CPU-seeded sampling noise; plain and Medusa decoding give the same video for a seed.
+            progress: tqdm progress bar.
+        Returns:
+            :class:`ARGeneration` with the video ``[B, 3, num_frames, H, W]`` in [-1, 1] and the token grid.
+        Raises:
+            ShapeError: bad frame counts, a video that is not [-1, 1] RGB, wrong text-embedding width, a token
+                grid that does not match the transformer (wrong tokenizer).
+        """
+        config = self.lm.config
+        if num_input_frames not in self.allowed_input_frames:
+            raise ShapeError(
+                f"num_input_frames must be one of {self.allowed_input_frames} (one frame or one temporal chunk + 1, "
+                f"as the model was trained), got {num_input_frames}"
+            )
+        num_frames = self.clip_frames if num_frames is None else num_frames
+        if (
+            num_frames - 1
+        ) % self.temporal_compression or not num_input_frames < num_frames <= self.clip_frames:
+            raise ShapeError(
+                f"num_frames must be 1 + k*{self.temporal_compression}, greater than num_input_frames="
+                f"{num_input_frames} and at most {self.clip_frames}, got {num_frames}"
+            )
+        video = self.load_video(video)
+        batch = video.shape[0]
+        context = self._text_context(batch, prompt, text_embeddings)
+        device = self.lm.output.weight.device
+        clip = self.prepare_video(video, num_input_frames, self.clip_frames)
+        grid = self._encode(clip)
+
+        latent_frames, height, width = config.video_latent_shape
+        context_latents = 1 + (num_input_frames - 1) // self.temporal_compression
+        output_latents = 1 + (num_frames - 1) // self.temporal_compression
+        tokens_per_frame = height * width
+        prompt_tokens = grid.indices.reshape(batch, -1)[:, : context_latents * tokens_per_frame].to(
+            device
+        )  # [B, P]
+        if config.has_bov:
+            bov = torch.full((batch, 1), config.bov_id, dtype=torch.int64, device=device)
+            prompt_tokens = torch.cat([bov, prompt_tokens], dim=1)
+        if context is not None:
+            context = context.to(device=device, dtype=self.lm.output.weight.dtype)
+        use_medusa = self.lm.medusa_heads is not None if medusa is None else medusa
+        decode = medusa_generate if use_medusa else generate
+        new_tokens, stats = decode(
+            self.lm, prompt_tokens, (output_latents - context_latents) * tokens_per_frame, context=context,
+            temperature=temperature, top_p=top_p, seed=seed, progress=progress,
+        )  # fmt: skip
+        all_tokens = torch.cat([prompt_tokens[:, int(config.has_bov) :], new_tokens], dim=1)
+        indices = all_tokens.reshape(batch, output_latents, height, width)  # time slowest (spec §2.2)
+        tokens = TokenGrid(
+            indices.cpu(), grid.vocab_size, grid.temporal_compression, grid.spatial_compression,
+            tokenizer_name=grid.tokenizer_name,
+        )  # fmt: skip
+        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer)))
+        return ARGeneration(decoded.float().clamp(-1, 1).cpu(), tokens, context_latents, stats)
+
+    def _encode(self, clip: Tensor) -> TokenGrid:
+        grid = self.tokenizer.encode(clip.to(_device_of(self.tokenizer)))
+        if not isinstance(grid, TokenGrid):
+            raise ShapeError(
+                f"ARWFM needs a discrete tokenizer returning TokenGrid, got {type(grid).__name__}"
+            )
+        expected = (clip.shape[0], *self.lm.config.video_latent_shape)
+        if tuple(grid.indices.shape) != expected:
+            raise ShapeError(
+                f"the tokenizer gave a {tuple(grid.indices.shape)} grid; the transformer expects {expected}"
+            )
+        if grid.vocab_size > self.lm.config.vocab_size:
+            raise ShapeError(
+                f"tokenizer vocab {grid.vocab_size} exceeds the transformer's {self.lm.config.vocab_size}"
+            )
+        return grid
+
+
+def _device_of(module: Any) -> torch.device:
+    if isinstance(module, nn.Module):
+        for tensor in (*module.parameters(), *module.buffers()):
+            return tensor.device
+    return torch.device("cpu")

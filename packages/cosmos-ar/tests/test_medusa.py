@@ -1,0 +1,125 @@
+"""Medusa heads and speculative decoding: exactness under greedy decoding, distribution under sampling, training."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import pytest
+import torch
+from cosmos.ar import Transformer
+from cosmos.ar.generate import generate, logits_to_probs
+from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss, medusa_generate
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@functools.cache
+def _model(tiny_model, **overrides):
+    return tiny_model(seed=11, dtype=torch.float64, num_medusa_heads=3, **overrides)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**16), prompt_len=st.integers(1, 12), num_drafts=st.integers(1, 3))
+def test_greedy_medusa_equals_plain_greedy(tiny_model, seed, prompt_len, num_drafts):
+    model = _model(tiny_model)
+    generator = torch.Generator().manual_seed(seed)
+    prompt = torch.randint(0, 32, (1, prompt_len), generator=generator)
+    num_new = model.config.seq_len - prompt_len
+    plain, _ = generate(model, prompt, num_new, temperature=0.0, progress=False)
+    fast, stats = medusa_generate(
+        model, prompt, num_new, temperature=0.0, num_drafts=num_drafts, progress=False
+    )
+    assert torch.equal(fast, plain)
+    assert stats.num_forward_passes <= num_new - 1
+
+
+def test_sampled_medusa_equals_plain_for_a_seed(tiny_model):
+    model = _model(tiny_model, training_type="text_to_video", apply_abs_pos_emb=True, insert_cross_attn=True)
+    prompt = torch.tensor([[32, 3, 4, 5], [32, 7, 7, 1]])
+    context = torch.randn(2, 3, 16, dtype=torch.float64)
+    kwargs = dict(context=context, temperature=1.0, top_p=0.8, seed=5, progress=False)
+    plain, _ = generate(model, prompt, 20, **kwargs)
+    fast, stats = medusa_generate(model, prompt, 20, **kwargs)
+    assert torch.equal(fast, plain)
+    assert stats.num_sequences == 2
+
+
+def test_sampled_medusa_matches_the_base_distribution(tiny_model):
+    """Chi-square of 3-token continuations drawn by Medusa against the exact base distribution (enumerated)."""
+    torch.manual_seed(0)
+    model = tiny_model(seed=12, dtype=torch.float64, vocab_size=6, num_medusa_heads=2)
+    with torch.no_grad():  # heads that often guess right: copy the base output into a 1-step-shifted guess
+        model.medusa_heads.heads[0].blocks[0].linear.weight.normal_(0, 0.2)
+    prompt = torch.tensor([[1, 2, 3]])
+    sampling = dict(temperature=1.3, top_p=0.9)
+    exact = {}
+    with torch.no_grad():
+        for sequence in torch.cartesian_prod(*[torch.arange(6)] * 3):
+            tokens = torch.cat([prompt[0], sequence])[None]
+            probs = logits_to_probs(model(tokens)[0, 2:5], **sampling)  # rows predict the three new tokens
+            exact[tuple(sequence.tolist())] = math.prod(float(probs[i, sequence[i]]) for i in range(3))
+    counts: dict[tuple, int] = {}
+    rows, draws = 400, 5
+    passes = 0
+    for seed in range(draws):
+        out, stats = medusa_generate(model, prompt.repeat(rows, 1), 3, seed=seed, progress=False, **sampling)
+        passes += stats.num_forward_passes
+        for row in out.tolist():
+            counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    total = rows * draws
+    assert passes < total * 2  # some drafts were accepted (fewer than 2 passes per sequence)
+    assert set(counts) <= {key for key, p in exact.items() if p > 0}  # nothing outside the top-p support
+    # pool cells with small expected counts, then chi-square
+    big = [key for key, p in exact.items() if p * total >= 5]
+    observed = [counts.get(key, 0) for key in big] + [total - sum(counts.get(key, 0) for key in big)]
+    expected = [exact[key] * total for key in big] + [total * (1 - sum(exact[key] for key in big))]
+    cells = [(o, e) for o, e in zip(observed, expected) if e > 0]
+    chi2 = sum((o - e) ** 2 / e for o, e in cells)
+    dof = len(cells) - 1
+    # reject at p < 1e-3: Wilson-Hilferty approximation of the chi-square quantile
+    z = 3.09
+    critical = dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+    assert chi2 < critical, f"chi2 {chi2:.1f} >= {critical:.1f} (dof {dof})"
+
+
+def test_distillation_trains_heads_and_raises_acceptance(tiny_model, tmp_path):
+    torch.manual_seed(0)
+    model = tiny_model(seed=13)
+    add_medusa_heads(model, 2)
+    assert model.config.num_medusa_heads == 2
+    for param in model.parameters():
+        param.requires_grad_(False)
+    for param in model.medusa_heads.parameters():
+        param.requires_grad_(True)
+    # training data: the base model's own greedy continuations of random prompts
+    prompts = torch.randint(0, 32, (16, 4))
+    data, _ = generate(model, prompts, 20, temperature=0.0, progress=False)
+    data = torch.cat([prompts, data], dim=1)
+    prompt = data[:1, :4]
+    _, before = medusa_generate(model, prompt, 20, temperature=0.0, progress=False)
+    optimizer = torch.optim.AdamW(model.medusa_heads.parameters(), lr=3e-3)
+    first = None
+    for _ in range(60):
+        loss, agreement = medusa_distillation_loss(model, data)
+        first = first if first is not None else loss.item()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5 * first
+    base_params = {name: p for name, p in model.named_parameters() if "medusa" not in name}
+    assert all(p.grad is None for p in base_params.values())
+    tokens, after = medusa_generate(model, prompt, 20, temperature=0.0, progress=False)
+    plain, _ = generate(model, prompt, 20, temperature=0.0, progress=False)
+    assert torch.equal(tokens, plain)
+    assert after.mean_accepted_length > before.mean_accepted_length
+    assert after.mean_accepted_length > 1.5
+    model.save_pretrained(tmp_path / "m")
+    loaded = Transformer.from_pretrained(tmp_path / "m")
+    assert loaded.config.num_medusa_heads == 2
+    assert torch.equal(medusa_generate(loaded, prompt, 20, temperature=0.0, progress=False)[0], plain)
+
+
+def test_medusa_requires_heads(tiny_model):
+    with pytest.raises(ValueError, match="no Medusa heads"):
+        medusa_generate(tiny_model(seed=1), torch.tensor([[1, 2]]), 4, progress=False)
