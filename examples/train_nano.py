@@ -125,16 +125,36 @@ def train_tokenizer(args, kind: str) -> None:
     rng = np.random.default_rng(args.seed)
     args_channels[0] = args.channels
     config = tokenizer_config(kind)
-    model = CausalVideoTokenizer(config).train()
+    run_dir = Path(args.run_dir) / config.name
+    if args.resume and (run_dir / "model.safetensors").is_file():
+        model = CausalVideoTokenizer.from_pretrained(run_dir, dtype=torch.float32).train()
+        resumed = json.loads((run_dir / "progress.json").read_text()) if (run_dir / "progress.json").is_file() else {}
+        print(f"resumed from {run_dir} ({resumed})", flush=True)
+    else:
+        model, resumed = CausalVideoTokenizer(config).train(), {}
     params = sum(p.numel() for p in model.parameters())
     print(f"{config.name}: {params / 1e6:.2f} M parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
     store = EpisodeStore(args.data)
     clock, step, ema = Clock(args.minutes, args.steps), 0, None
-    run_dir = Path(args.run_dir) / config.name
     run_dir.mkdir(parents=True, exist_ok=True)
     last_save = time.time()
+    out = Path(args.out or PRETRAINED[args.command])
+    frozen_at = None
+    prior_steps, prior_time = int(resumed.get("steps", 0)), float(resumed.get("wall_time_s", 0.0))
     while not clock.done(step):
+        if frozen_at is None and args.freeze_encoder_at and clock.elapsed() > args.freeze_encoder_at * 60:
+            # export now (the world models train on this encoder's latents), then train only the decoder
+            frozen_at = prior_steps + step
+            model.eval()
+            export_tokenizer(model, out, store, kind)
+            model.train()
+            for module in (model.encoder, model.quant_conv):
+                for p in module.parameters():
+                    p.requires_grad_(False)
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
+                                    weight_decay=0.0, betas=(0.9, 0.99))  # fmt: skip
+            print(f"encoder frozen and exported to {out} at step {frozen_at}", flush=True)
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
@@ -158,35 +178,31 @@ def train_tokenizer(args, kind: str) -> None:
             print(f"step {step} loss {ema:.4f} psnr {p:.2f} lr {lr:.2e} t {clock.elapsed():.0f}s", flush=True)
         if time.time() - last_save > 300:
             model.save_pretrained(run_dir)
+            progress = {"steps": prior_steps + step, "wall_time_s": round(prior_time + clock.elapsed(), 1)}
+            (run_dir / "progress.json").write_text(json.dumps(progress))
             last_save = time.time()
     model.eval()
     model.save_pretrained(run_dir)
-    # latent statistics (CV) on 64 train episodes, full 25 frames
-    out = Path(args.out or PRETRAINED[args.command])
-    model.save_pretrained(out, dtype=torch.float16)
+    if frozen_at is None:
+        export_tokenizer(model, out, store, kind)
+    else:  # the encoder (and so the latent statistics) did not change since the export: only the decoder
+        model.save_pretrained(out, dtype=torch.float16)
     record = {
         "model": config.name,
         "parameters": params,
         "data": f"{len(store.seeds)} simulated Franka pick-and-place episodes (cosmos.curate.sim, "
         f"seeds {int(store.seeds.min())}..{int(store.seeds.max())}), 25 frames 64x64 (rendered 128x128, 2x area-downsampled)",
         "seed": args.seed,
-        "steps": step,
+        "steps": prior_steps + step,
+        "encoder_frozen_at_step": frozen_at,
         "batch": f"{args.batch} clips x {args.frames} frames x 64x64, random time offsets, random horizontal flips",
         "loss": "L1 + MSE on pixels (no perceptual/adversarial terms)",
         "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), grad clip 1.0",
         "final_loss_ema": round(ema, 5),
-        "wall_time_s": round(clock.elapsed(), 1),
+        "wall_time_s": round(prior_time + clock.elapsed(), 1),
         "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
     }
     if kind == "CV":
-        with torch.no_grad():
-            ids = np.arange(min(64, len(store.seeds)))
-            z = torch.cat([model.encode(to_video(store.video[ids[i : i + 8]])).z for i in range(0, len(ids), 8)])
-        mean = z.mean(dim=(0, 3, 4))  # [C, T']
-        std = z.std(dim=(0, 3, 4)).clamp_min(1e-3)
-        from safetensors.torch import save_file
-
-        save_file({"mean": mean.contiguous(), "std": std.contiguous()}, str(out / "latent_statistics.safetensors"))
         record["latent_statistics"] = "per channel and latent frame over 64 train episodes"
     write_card(
         out,
@@ -200,6 +216,23 @@ def train_tokenizer(args, kind: str) -> None:
         record,
     )
     print(f"saved {out} after {step} steps, {clock.elapsed():.0f} s", flush=True)
+
+
+def export_tokenizer(model, out: Path, store: EpisodeStore, kind: str) -> None:
+    """Save float16 weights to ``out``; for the CV tokenizer also the latent statistics (64 train episodes)."""
+    model.save_pretrained(out, dtype=torch.float16)
+    if kind != "CV":
+        return
+    from cosmos.tokenizer import CausalVideoTokenizer
+    from safetensors.torch import save_file
+
+    exported = CausalVideoTokenizer.from_pretrained(out, dtype=torch.float32)  # the float16-rounded encoder
+    with torch.no_grad():
+        ids = np.arange(min(64, len(store.seeds)))
+        z = torch.cat([exported.encode(to_video(store.video[ids[i : i + 8]])).z for i in range(0, len(ids), 8)])
+    mean = z.mean(dim=(0, 3, 4))  # [C, T']
+    std = z.std(dim=(0, 3, 4)).clamp_min(1e-3)
+    save_file({"mean": mean.contiguous(), "std": std.contiguous()}, str(out / "latent_statistics.safetensors"))
 
 
 # ----------------------------------------------------------------------------- world models
@@ -480,6 +513,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=9)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", action="store_true", help="tokenizers: start from the run folder's weights")
+    ap.add_argument("--freeze-encoder-at", type=float, default=0.0,
+                    help="tokenizers: after this many minutes export the model (the world models train on its "
+                    "latents) and train only the decoder from then on")  # fmt: skip
     ap.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the shipped nano tokenizer)")
     ap.add_argument("--width", type=int, default=None)
     ap.add_argument("--blocks", type=int, default=None)
