@@ -102,7 +102,7 @@ def main() -> None:
     # tokenizers
     real = real_clips(1 if args.quick else 4)
     for name, tok in (("nano-cv4x8x8", models.cv), ("nano-dv4x8x8", models.dv)):
-        recon = batched(lambda v: nano_eval.reconstruct(tok, v), video, size=8)
+        recon = batched(lambda v, tok=tok: nano_eval.reconstruct(tok, v), video, size=8)
         rows.append({"what": "tokenizer", "model": name, "data": f"held-out sim ({n} episodes)",
                      **nano_eval.scores(recon, video)})  # fmt: skip
         for clip, windows in real.items():
@@ -115,7 +115,7 @@ def main() -> None:
     speed = {}
     for context in (1, 5):
         label = f"held-out sim, context {context}"
-        pred = batched(lambda v, a: nano_eval.diffusion_rollout(models.v2w, v, a, context, args.steps), video, actions,
+        pred = batched(lambda v, a, k=context: nano_eval.diffusion_rollout(models.v2w, v, a, k, args.steps), video, actions,
                        size=16)  # fmt: skip
         rows.append({"what": "world model", "model": "nano-v2w-action", "data": label,
                      **nano_eval.scores(pred, video, context)})  # fmt: skip
@@ -127,7 +127,9 @@ def main() -> None:
             ar_preds.append(out.video)
             medusa.append(out.stats)
             if i < 4:  # speed and identity check on the first episodes
-                ref = nano_eval.ar_rollout(models.ar, video[i : i + 1], actions[i : i + 1], context, medusa=False)
+                ref = nano_eval.ar_rollout(
+                    models.ar, video[i : i + 1], actions[i : i + 1], context, medusa=False
+                )
                 plain.append(ref.stats)
                 same &= bool(torch.equal(ref.tokens.indices, out.tokens.indices))
         rows.append({"what": "world model", "model": "nano-ar (greedy, Medusa)", "data": label + f" ({n_ar} ep.)",
@@ -155,7 +157,9 @@ def main() -> None:
     header = f"| {'what':<11} | {'model':<46} | {'data':<36} | {'PSNR dB':>7} | {'SSIM':>6} |"
     lines = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     for r in rows:
-        lines.append(f"| {r['what']:<11} | {r['model']:<46} | {r['data']:<36} | {r['psnr']:>7.2f} | {r['ssim']:>6.3f} |")
+        lines.append(
+            f"| {r['what']:<11} | {r['model']:<46} | {r['data']:<36} | {r['psnr']:>7.2f} | {r['ssim']:>6.3f} |"
+        )
     table = "\n".join(lines)
     print(table)
     for key, value in speed.items():

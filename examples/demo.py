@@ -28,8 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cosmos.core import center_crop_video, frames_to_video, read_video, resize_video, save_contact_sheet
-from cosmos.core import video_to_frames, write_video
+from cosmos.core import (
+    center_crop_video,
+    frames_to_video,
+    read_video,
+    resize_video,
+    save_contact_sheet,
+    video_to_frames,
+    write_video,
+)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -45,12 +52,20 @@ def held_out_episode(seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     """``(uint8 [25, 64, 64, 3], float32 [24, 7], source)``: simulated now, or the stored copy without pybullet."""
     try:
         episode = nano_data.robot_episode(seed)
-        return episode["video"], episode["actions"], f"simulated held-out episode, seed {seed} (cosmos.curate.sim)"
+        return (
+            episode["video"],
+            episode["actions"],
+            f"simulated held-out episode, seed {seed} (cosmos.curate.sim)",
+        )
     except ImportError:
         if seed != DEMO_SEED:
             raise
         stored = np.load(STORED_EPISODE)
-        return stored["video"], stored["actions"], f"stored held-out episode {STORED_EPISODE.name}, seed {seed}"
+        return (
+            stored["video"],
+            stored["actions"],
+            f"stored held-out episode {STORED_EPISODE.name}, seed {seed}",
+        )
 
 
 def user_clip(path: Path, actions_path: Path | None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -59,14 +74,20 @@ def user_clip(path: Path, actions_path: Path | None) -> tuple[np.ndarray, np.nda
     video = frames_to_video(frames)
     height, width = video.shape[-2:]
     scale = nano_eval.SIZE / min(height, width)
-    video = resize_video(video, (max(nano_eval.SIZE, round(height * scale)), max(nano_eval.SIZE, round(width * scale))))
+    video = resize_video(
+        video, (max(nano_eval.SIZE, round(height * scale)), max(nano_eval.SIZE, round(width * scale)))
+    )
     video = center_crop_video(video, (nano_eval.SIZE, nano_eval.SIZE)).clamp(-1, 1)
     frames = video_to_frames(video)[0]
     if len(frames) < nano_eval.NUM_FRAMES:
         frames = np.concatenate([frames, np.repeat(frames[-1:], nano_eval.NUM_FRAMES - len(frames), 0)])
     actions = np.zeros((nano_eval.NUM_FRAMES - 1, 7), np.float32)
     if actions_path is not None:
-        loaded = np.load(actions_path) if actions_path.suffix == ".npy" else np.array(json.loads(actions_path.read_text()))
+        loaded = (
+            np.load(actions_path)
+            if actions_path.suffix == ".npy"
+            else np.array(json.loads(actions_path.read_text()))
+        )
         loaded = np.asarray(loaded, np.float32).reshape(-1, 7)[: len(actions)]
         actions[: len(loaded)] = loaded
     else:
@@ -75,7 +96,9 @@ def user_clip(path: Path, actions_path: Path | None) -> tuple[np.ndarray, np.nda
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--input", type=Path, help="your video (default: a simulated held-out episode)")
     parser.add_argument("--actions", type=Path, help="[24, 7] actions (.npy or .json) for --input")
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help="held-out simulator seed (>= 1,000,000)")
@@ -85,7 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("outputs/demo"))
     args = parser.parse_args(argv)
     if args.input is None and args.seed < nano_data.HELDOUT_SEED0:
-        parser.error(f"--seed must be a held-out seed (>= {nano_data.HELDOUT_SEED0}); lower seeds are training data")
+        parser.error(
+            f"--seed must be a held-out seed (>= {nano_data.HELDOUT_SEED0}); lower seeds are training data"
+        )
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     clock = nano_eval.Timer()
     metrics: dict = {"prompt": args.prompt, "context_frames": args.context}

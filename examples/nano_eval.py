@@ -125,7 +125,9 @@ def latent_linear(cv, video: torch.Tensor, context: int = 5) -> torch.Tensor:
     step = z[:, :, 1:2] - z[:, :, 0:1]
     future = torch.stack([z[:, :, 1] + k * step[:, :, 0] for k in range(1, 6)], dim=2)
     full = torch.cat([z, future], dim=2)
-    latent = Latent(full, temporal_compression=cv.temporal_compression, spatial_compression=cv.spatial_compression)
+    latent = Latent(
+        full, temporal_compression=cv.temporal_compression, spatial_compression=cv.spatial_compression
+    )
     return cv.decode(latent).float().clamp(-1, 1)
 
 

@@ -6,6 +6,7 @@
     python examples/train_nano.py tokenizer-dv --minutes 40      # -> cosmos/tokenizer/pretrained/nano-dv4x8x8
     python examples/train_nano.py diffusion --minutes 30         # -> cosmos/diffusion/pretrained/nano-v2w-action
     python examples/train_nano.py ar --minutes 30                # -> cosmos/ar/pretrained/nano-ar
+    python examples/train_nano.py sync        # final tokenizer weights into the world models' tokenizer/ copies
 
 Every run is bounded by wall time (``--minutes``; CPU machines are shared) or by ``--steps``, whichever
 comes first; it writes a model card (README.md) and ``training.json`` (data, seeds, steps, wall time,
@@ -51,7 +52,12 @@ class EpisodeStore:
         files = sorted(Path(self.data_dir).glob("robot_train_*.npz"))
         if files != self.files:
             data = nano_data.load_robot(self.data_dir, "train")
-            self.video, self.actions, self.seeds, self.files = data["video"], data["actions"], data["seeds"], files
+            self.video, self.actions, self.seeds, self.files = (
+                data["video"],
+                data["actions"],
+                data["seeds"],
+                files,
+            )
             print(f"[data] {len(self.seeds)} train episodes", flush=True)
 
     def sample(self, rng: np.random.Generator, batch: int) -> np.ndarray:
@@ -128,7 +134,11 @@ def train_tokenizer(args, kind: str) -> None:
     run_dir = Path(args.run_dir) / config.name
     if args.resume and (run_dir / "model.safetensors").is_file():
         model = CausalVideoTokenizer.from_pretrained(run_dir, dtype=torch.float32).train()
-        resumed = json.loads((run_dir / "progress.json").read_text()) if (run_dir / "progress.json").is_file() else {}
+        resumed = (
+            json.loads((run_dir / "progress.json").read_text())
+            if (run_dir / "progress.json").is_file()
+            else {}
+        )
         print(f"resumed from {run_dir} ({resumed})", flush=True)
     else:
         model, resumed = CausalVideoTokenizer(config).train(), {}
@@ -212,7 +222,7 @@ def train_tokenizer(args, kind: str) -> None:
         "(Haar wavelet patching p=4, factorized causal convolutions, causal temporal attention) at a small width. "
         "Trained by this repository on simulated robot video only: expect lower quality on real footage.\n\n"
         f"```python\nfrom cosmos.tokenizer import CausalVideoTokenizer\n"
-        f"tok = CausalVideoTokenizer.from_pretrained(\"{config.name}\", dtype=torch.float32)\n```",
+        f'tok = CausalVideoTokenizer.from_pretrained("{config.name}", dtype=torch.float32)\n```',
         record,
     )
     print(f"saved {out} after {step} steps, {clock.elapsed():.0f} s", flush=True)
@@ -223,29 +233,38 @@ def export_tokenizer(model, out: Path, store: EpisodeStore, kind: str) -> None:
     model.save_pretrained(out, dtype=torch.float16)
     if kind != "CV":
         return
-    from cosmos.tokenizer import CausalVideoTokenizer
     from safetensors.torch import save_file
+
+    from cosmos.tokenizer import CausalVideoTokenizer
 
     exported = CausalVideoTokenizer.from_pretrained(out, dtype=torch.float32)  # the float16-rounded encoder
     with torch.no_grad():
         ids = np.arange(min(64, len(store.seeds)))
-        z = torch.cat([exported.encode(to_video(store.video[ids[i : i + 8]])).z for i in range(0, len(ids), 8)])
+        z = torch.cat(
+            [exported.encode(to_video(store.video[ids[i : i + 8]])).z for i in range(0, len(ids), 8)]
+        )
     mean = z.mean(dim=(0, 3, 4))  # [C, T']
     std = z.std(dim=(0, 3, 4)).clamp_min(1e-3)
-    save_file({"mean": mean.contiguous(), "std": std.contiguous()}, str(out / "latent_statistics.safetensors"))
+    save_file(
+        {"mean": mean.contiguous(), "std": std.contiguous()}, str(out / "latent_statistics.safetensors")
+    )
 
 
 # ----------------------------------------------------------------------------- world models
 def load_cv_tokenizer(args):
     from cosmos.tokenizer import CausalVideoTokenizer
 
-    return CausalVideoTokenizer.from_pretrained(args.tokenizer or PRETRAINED["tokenizer-cv"], dtype=torch.float32)
+    return CausalVideoTokenizer.from_pretrained(
+        args.tokenizer or PRETRAINED["tokenizer-cv"], dtype=torch.float32
+    )
 
 
 def load_dv_tokenizer(args):
     from cosmos.tokenizer import CausalVideoTokenizer
 
-    return CausalVideoTokenizer.from_pretrained(args.tokenizer or PRETRAINED["tokenizer-dv"], dtype=torch.float32)
+    return CausalVideoTokenizer.from_pretrained(
+        args.tokenizer or PRETRAINED["tokenizer-dv"], dtype=torch.float32
+    )
 
 
 @torch.no_grad()
@@ -298,7 +317,10 @@ def train_diffusion(args) -> None:
     t_enc = time.time()
     z = stats.normalize(encode_all(tokenizer, data["video"]), 0.5)  # [N, 16, 7, 8, 8]
     actions = torch.from_numpy(data["actions"]).float()  # [N, 24, 7]
-    print(f"encoded {len(z)} episodes in {time.time() - t_enc:.0f} s; latent std {float(z.std()):.3f}", flush=True)
+    print(
+        f"encoded {len(z)} episodes in {time.time() - t_enc:.0f} s; latent std {float(z.std()):.3f}",
+        flush=True,
+    )
     args_width[0], args_blocks[0] = args.width, args.blocks
     net = DiT(diffusion_config()).train()
     params = sum(p.numel() for p in net.parameters())
@@ -354,7 +376,7 @@ def train_diffusion(args) -> None:
         "(dx, dy, dz, droll, dpitch, dyaw, gripper; metres, radians, 1 = open), it predicts the rest of the clip. "
         "Trained by this repository on simulated robot video only.\n\n"
         "```python\nfrom cosmos.diffusion import DiffusionWFM\n"
-        "wfm = DiffusionWFM.from_pretrained(\"nano-v2w-action\", dtype=torch.float32)\n"
+        'wfm = DiffusionWFM.from_pretrained("nano-v2w-action", dtype=torch.float32)\n'
         "video = wfm.sample(text_embeddings=torch.zeros(1, 1, 8), video=first_frame, num_input_frames=1,\n"
         "                   num_frames=25, height=64, width=64, fps=5, guidance=0, num_steps=20, action=actions)\n```",
         record,
@@ -371,9 +393,13 @@ def save_wfm(wfm, out: Path) -> None:
     wfm.tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
     source = Path(wfm_tokenizer_folder[0]) if wfm_tokenizer_folder else None
     if source is not None and (source / "latent_statistics.safetensors").is_file():
-        shutil.copy(source / "latent_statistics.safetensors", out / "tokenizer" / "latent_statistics.safetensors")
+        shutil.copy(
+            source / "latent_statistics.safetensors", out / "tokenizer" / "latent_statistics.safetensors"
+        )
     stats = wfm.latent_statistics
-    (out / "latent_stats.json").write_text(json.dumps({"mean": stats.mean.tolist(), "std": stats.std.tolist()}))
+    (out / "latent_stats.json").write_text(
+        json.dumps({"mean": stats.mean.tolist(), "std": stats.std.tolist()})
+    )
     (out / "wfm.json").write_text(json.dumps({"sigma_data": wfm.sigma_data}, indent=2) + "\n")
 
 
@@ -399,7 +425,7 @@ def ar_config(vocab_size: int, dim: int, layers: int):
 
 
 def train_ar(args) -> None:
-    from cosmos.ar import ARWFM, Transformer
+    from cosmos.ar import Transformer
     from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss
     from cosmos.ar.train import next_token_loss
 
@@ -410,7 +436,9 @@ def train_ar(args) -> None:
     t_enc = time.time()
     indices = encode_all(tokenizer, data["video"], what="indices").reshape(len(data["video"]), -1)  # [N, 448]
     vocab = int(np.prod(tokenizer.config.levels))
-    tokens = torch.cat([torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1)  # <bov> first
+    tokens = torch.cat(
+        [torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1
+    )  # <bov> first
     actions = torch.from_numpy(data["actions"]).float()
     print(f"tokenized {len(tokens)} episodes in {time.time() - t_enc:.0f} s", flush=True)
     model = Transformer(ar_config(vocab, args.width, args.blocks)).train()
@@ -462,7 +490,9 @@ def train_ar(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out / "lm", dtype=torch.float16)
     tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
-    (out / "config.json").write_text(json.dumps({"model_type": "ARWFM", "tokenizer": "tokenizer"}, indent=2) + "\n")
+    (out / "config.json").write_text(
+        json.dumps({"model_type": "ARWFM", "tokenizer": "tokenizer"}, indent=2) + "\n"
+    )
     record = {
         "model": "nano-ar",
         "parameters": params,
@@ -491,17 +521,34 @@ def train_ar(args) -> None:
         f"tokens, with {args.medusa_heads} Medusa heads trained by self-distillation (base frozen). The "
         "cross-attention reads the episode's 24 actions (a [24, 7] 'text' context). Trained by this repository "
         "on simulated robot video only.\n\n"
-        "```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained(\"nano-ar\", dtype=torch.float32)\n"
+        '```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained("nano-ar", dtype=torch.float32)\n'
         "out = wfm.generate(video, text_embeddings=actions[None], num_input_frames=1, temperature=0)\n```",
         record,
     )
     print(f"saved {out}: lm {lm_steps} steps, medusa {step_m} steps", flush=True)
 
 
+def sync_tokenizers() -> None:
+    """Copy the final tokenizers into the world models' ``tokenizer/`` folders (their encoders were frozen
+    before the world models trained, so only the decoders differ) and record it in the cards."""
+    import shutil
+
+    for wfm_key, tok_key in (("diffusion", "tokenizer-cv"), ("ar", "tokenizer-dv")):
+        target = PRETRAINED[wfm_key] / "tokenizer"
+        if not PRETRAINED[wfm_key].is_dir():
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("config.json", "model.safetensors", "latent_statistics.safetensors"):
+            if (PRETRAINED[tok_key] / name).is_file():
+                shutil.copy(PRETRAINED[tok_key] / name, target / name)
+        print(f"copied {PRETRAINED[tok_key].name} -> {target}")
+
+
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=sorted(PRETRAINED))
+    ap.add_argument("command", choices=[*sorted(PRETRAINED), "sync"])
     ap.add_argument("--data", default="data/nano")
     ap.add_argument("--run-dir", default="data/runs")
     ap.add_argument("--out", default=None, help="output folder (default: the package's pretrained/ folder)")
@@ -517,14 +564,21 @@ def main() -> None:
     ap.add_argument("--freeze-encoder-at", type=float, default=0.0,
                     help="tokenizers: after this many minutes export the model (the world models train on its "
                     "latents) and train only the decoder from then on")  # fmt: skip
-    ap.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the shipped nano tokenizer)")
+    ap.add_argument(
+        "--tokenizer", default=None, help="tokenizer folder (default: the shipped nano tokenizer)"
+    )
     ap.add_argument("--width", type=int, default=None)
     ap.add_argument("--blocks", type=int, default=None)
     ap.add_argument("--ema", type=float, default=0.995)
     ap.add_argument("--medusa-heads", type=int, default=3)
-    ap.add_argument("--medusa-fraction", type=float, default=0.2, help="share of --minutes for the Medusa heads")
+    ap.add_argument(
+        "--medusa-fraction", type=float, default=0.2, help="share of --minutes for the Medusa heads"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.command == "sync":
+        sync_tokenizers()
+        return
     if args.command in ("tokenizer-cv", "tokenizer-dv"):
         args.lr = args.lr or 1e-3
         args.batch = args.batch or 4

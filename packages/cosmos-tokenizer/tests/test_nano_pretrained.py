@@ -24,7 +24,9 @@ def _episode() -> torch.Tensor:
 def test_shipped_tokenizer_loads_by_short_name(name):
     tok = CausalVideoTokenizer.from_pretrained(name, dtype=torch.float32)
     assert tok.temporal_compression == 4 and tok.spatial_compression == 8
-    files = list(Path(str(importlib.resources.files("cosmos.tokenizer.pretrained") / name)).glob("*.safetensors"))
+    files = list(
+        Path(str(importlib.resources.files("cosmos.tokenizer.pretrained") / name)).glob("*.safetensors")
+    )
     assert files and sum(f.stat().st_size for f in files) < 10 * 2**20  # shipped small, float16
     video = torch.rand(1, 3, 25, 64, 64) * 2 - 1
     encoded = tok.encode(video)
