@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 
 import torch
-
 from cosmos.curate.shards import ShardDataset
 from cosmos.curate.sim import RobotConfig, write_robot_dataset
 
