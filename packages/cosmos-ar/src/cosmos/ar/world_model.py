@@ -139,6 +139,10 @@ class ARWFM(nn.Module):
             CheckpointError: unknown layout or no tokenizer.
         """
         folder = Path(name_or_path)
+        if not folder.exists() and "/" not in str(name_or_path):  # a shipped short name, e.g. "nano-ar"
+            from cosmos.core import resolve_pretrained
+
+            folder = resolve_pretrained(name_or_path, shipped_root="cosmos.ar.pretrained")
         document = (
             json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
         )

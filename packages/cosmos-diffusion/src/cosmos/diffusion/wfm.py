@@ -456,7 +456,7 @@ class DiffusionWFM(nn.Module):
         """
         from cosmos.core import resolve_pretrained
 
-        folder = Path(resolve_pretrained(name_or_path))
+        folder = Path(resolve_pretrained(name_or_path, shipped_root="cosmos.diffusion.pretrained"))
         settings: dict[str, Any] = {}
         if (folder / WFM_CONFIG_NAME).is_file():
             settings = json.loads((folder / WFM_CONFIG_NAME).read_text())

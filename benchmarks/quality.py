@@ -1,0 +1,184 @@
+"""Quality of the shipped nano models on held-out data (issue 8): prints a table, writes JSON.
+
+* Tokenizers (``nano-cv4x8x8``, ``nano-dv4x8x8``): PSNR/SSIM of the 25-frame round trip on held-out simulated
+  episodes (seeds 1,000,000+, never trained on) and on real clips (``box.mp4``, ``vtest.avi`` from Debian's
+  opencv-doc via ``examples/fetch_media.py``; 25-frame windows, short side resized to 64, centre crop).
+* World models: PSNR/SSIM of the predicted future frames against the simulator's truth, from the first frame
+  (context 1) or the first five frames (context 5, two latent frames) plus the episode's 24 actions:
+  ``nano-v2w-action`` (RES-2ab, 20 steps, no guidance), ``nano-ar`` (greedy, Medusa), and two trivial
+  baselines: repeat the last context frame; linear extrapolation in the nano-cv4x8x8 latent space
+  (context 5 only: needs two latent frames). The future frames are 1..24 (context 1) or 5..24 (context 5).
+* AR decoding speed: tokens/s of plain greedy and greedy Medusa decoding on the same episodes, mean accepted
+  length, and whether the tokens are identical.
+
+Metrics are per-frame PSNR (data range 2 on [-1, 1], frames rounded to 8 bits) and SSIM (cosmos.core),
+averaged over frames and episodes.
+
+    python examples/nano_data.py robot --split heldout --num 50 --out data/nano   # or generated here
+    python examples/fetch_media.py                                                # real clips (optional)
+    python benchmarks/quality.py [--episodes 32] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+import nano_data  # noqa: E402
+import nano_eval  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
+
+
+def held_out(data_dir: Path, count: int) -> dict[str, np.ndarray]:
+    try:
+        data = nano_data.load_robot(data_dir, "heldout")
+    except FileNotFoundError:
+        episodes = [nano_data.robot_episode(nano_data.HELDOUT_SEED0 + i) for i in range(count)]
+        data = {k: np.stack([e[k] for e in episodes]) for k in ("video", "actions")}
+        data["seeds"] = np.array([e["seed"] for e in episodes])
+    assert (data["seeds"] >= nano_data.HELDOUT_SEED0).all(), "held-out seeds overlap the training split"
+    return {k: v[:count] for k, v in data.items()}
+
+
+def real_clips(max_windows: int) -> dict[str, torch.Tensor]:
+    """``{name: [W, 3, 25, 64, 64]}`` windows of the opencv-doc clips, or {} when they cannot be fetched."""
+    from cosmos.core import center_crop_video, frames_to_video, read_video, resize_video
+
+    try:
+        from fetch_media import fetch_media
+
+        paths = fetch_media()
+    except Exception as error:  # noqa: BLE001 - optional data
+        print(f"real clips unavailable ({error}); skipped")
+        return {}
+    out = {}
+    for name, path in paths.items():
+        frames, _ = read_video(path, max_frames=25 * max_windows)
+        video = frames_to_video(frames)
+        h, w = video.shape[-2:]
+        video = resize_video(video, (64, max(64, round(w * 64 / h))) if h <= w else (round(h * 64 / w), 64))
+        video = center_crop_video(video, (64, 64)).clamp(-1, 1)
+        windows = [video[:, :, i : i + 25] for i in range(0, video.shape[2] - 24, 25)][:max_windows]
+        out[name] = torch.cat(windows)
+    return out
+
+
+def batched(fn, *tensors, size: int):
+    outs = [fn(*(t[i : i + size] for t in tensors)) for i in range(0, len(tensors[0]), size)]
+    return torch.cat(outs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "nano")
+    ap.add_argument("--episodes", type=int, default=32)
+    ap.add_argument("--ar-episodes", type=int, default=None, help="episodes for the AR rows (default: all)")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="4 episodes, 1 real window (smoke run)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    if args.quick:
+        args.episodes, args.ar_episodes = 4, 2
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    start = time.perf_counter()
+    models = nano_eval.load_models()
+    data = held_out(args.data, args.episodes)
+    video = nano_eval.to_video(data["video"])  # [N, 3, 25, 64, 64]
+    actions = torch.from_numpy(data["actions"]).float()
+    n = len(video)
+    n_ar = min(n, args.ar_episodes or n)
+    rows: list[dict] = []
+
+    # tokenizers
+    real = real_clips(1 if args.quick else 4)
+    for name, tok in (("nano-cv4x8x8", models.cv), ("nano-dv4x8x8", models.dv)):
+        recon = batched(lambda v, tok=tok: nano_eval.reconstruct(tok, v), video, size=8)
+        rows.append({"what": "tokenizer", "model": name, "data": f"held-out sim ({n} episodes)",
+                     **nano_eval.scores(recon, video)})  # fmt: skip
+        for clip, windows in real.items():
+            recon = nano_eval.reconstruct(tok, windows)
+            rows.append({"what": "tokenizer", "model": name, "data": f"real: {clip} ({len(windows)}x25 frames)",
+                         **nano_eval.scores(recon, windows)})  # fmt: skip
+        print(f"[{time.perf_counter() - start:.0f} s] {name} done", flush=True)
+
+    # world models
+    speed = {}
+    for context in (1, 5):
+        label = f"held-out sim, context {context}"
+        pred = batched(lambda v, a, k=context: nano_eval.diffusion_rollout(models.v2w, v, a, k, args.steps), video, actions,
+                       size=16)  # fmt: skip
+        rows.append({"what": "world model", "model": "nano-v2w-action", "data": label,
+                     **nano_eval.scores(pred, video, context)})  # fmt: skip
+        print(f"[{time.perf_counter() - start:.0f} s] diffusion context {context} done", flush=True)
+        medusa, plain, same = [], [], True
+        ar_preds = []
+        for i in range(n_ar):
+            out = nano_eval.ar_rollout(models.ar, video[i : i + 1], actions[i : i + 1], context, medusa=True)
+            ar_preds.append(out.video)
+            medusa.append(out.stats)
+            if i < 4:  # speed and identity check on the first episodes
+                ref = nano_eval.ar_rollout(
+                    models.ar, video[i : i + 1], actions[i : i + 1], context, medusa=False
+                )
+                plain.append(ref.stats)
+                same &= bool(torch.equal(ref.tokens.indices, out.tokens.indices))
+        rows.append({"what": "world model", "model": "nano-ar (greedy, Medusa)", "data": label + f" ({n_ar} ep.)",
+                     **nano_eval.scores(torch.cat(ar_preds), video[:n_ar], context)})  # fmt: skip
+        tps = lambda stats: sum(s.num_decoded_tokens for s in stats) / sum(s.decode_seconds for s in stats)  # noqa: E731
+        speed[f"context_{context}"] = {
+            "plain_tokens_per_s": round(tps(plain), 1),
+            "medusa_tokens_per_s": round(tps(medusa[: len(plain)]), 1),
+            "speedup": round(tps(medusa[: len(plain)]) / tps(plain), 2),
+            "mean_accepted_length": round(
+                sum(s.num_decoded_tokens for s in medusa) / sum(s.num_forward_passes for s in medusa), 2
+            ),
+            "greedy_tokens_identical": same,
+            "episodes_timed": len(plain),
+        }
+        print(f"[{time.perf_counter() - start:.0f} s] AR context {context} done: {speed[f'context_{context}']}",
+              flush=True)  # fmt: skip
+        rows.append({"what": "world model", "model": "baseline: repeat last frame", "data": label,
+                     **nano_eval.scores(nano_eval.repeat_last(video, context), video, context)})  # fmt: skip
+        if context == 5:
+            lin = batched(lambda v: nano_eval.latent_linear(models.cv, v, 5), video, size=8)
+            rows.append({"what": "world model", "model": "baseline: linear extrapolation in latent space",
+                         "data": label, **nano_eval.scores(lin, video, context)})  # fmt: skip
+
+    header = f"| {'what':<11} | {'model':<46} | {'data':<36} | {'PSNR dB':>7} | {'SSIM':>6} |"
+    lines = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
+    for r in rows:
+        lines.append(
+            f"| {r['what']:<11} | {r['model']:<46} | {r['data']:<36} | {r['psnr']:>7.2f} | {r['ssim']:>6.3f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    for key, value in speed.items():
+        print(f"AR decoding ({key}): {value}")
+    result = {
+        "rows": rows,
+        "ar_speed": speed,
+        "episodes": n,
+        "held_out_seeds": [int(data["seeds"].min()), int(data["seeds"].max())],
+        "diffusion_sampler": f"res2ab, {args.steps} steps, guidance 0",
+        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+        "seconds": round(time.perf_counter() - start, 1),
+        "table": table,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out} ({result['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,598 @@
+"""Train the nano model family on simulated robot episodes (one command per model).
+
+    python examples/nano_data.py robot --split train --num 1500 --out data/nano     # data first
+    python examples/nano_data.py robot --split heldout --num 50 --out data/nano
+    python examples/train_nano.py tokenizer-cv --minutes 40      # -> cosmos/tokenizer/pretrained/nano-cv4x8x8
+    python examples/train_nano.py tokenizer-dv --minutes 40      # -> cosmos/tokenizer/pretrained/nano-dv4x8x8
+    python examples/train_nano.py diffusion --minutes 30         # -> cosmos/diffusion/pretrained/nano-v2w-action
+    python examples/train_nano.py ar --minutes 30                # -> cosmos/ar/pretrained/nano-ar
+    python examples/train_nano.py sync        # final tokenizer weights into the world models' tokenizer/ copies
+
+Every run is bounded by wall time (``--minutes``; CPU machines are shared) or by ``--steps``, whichever
+comes first; it writes a model card (README.md) and ``training.json`` (data, seeds, steps, wall time,
+final loss) beside the weights, and saves the weights in float16 (our layout, ``save_pretrained``).
+Training frames: 64x64, episodes of 25 frames (24 actions) from :mod:`nano_data` (train seeds 0..N-1;
+the held-out seeds 1,000,000+ are never read here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nano_data  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PRETRAINED = {
+    "tokenizer-cv": ROOT / "packages/cosmos-tokenizer/src/cosmos/tokenizer/pretrained/nano-cv4x8x8",
+    "tokenizer-dv": ROOT / "packages/cosmos-tokenizer/src/cosmos/tokenizer/pretrained/nano-dv4x8x8",
+    "diffusion": ROOT / "packages/cosmos-diffusion/src/cosmos/diffusion/pretrained/nano-v2w-action",
+    "ar": ROOT / "packages/cosmos-ar/src/cosmos/ar/pretrained/nano-ar",
+}
+
+
+class EpisodeStore:
+    """Training episodes from ``data_dir`` (re-scanned every ``refresh`` draws while data generation runs)."""
+
+    def __init__(self, data_dir: str, refresh: int = 200) -> None:
+        self.data_dir, self.refresh, self.draws, self.files = data_dir, refresh, 0, []
+        self.video = self.actions = self.seeds = None
+        self._load()
+
+    def _load(self) -> None:
+        files = sorted(Path(self.data_dir).glob("robot_train_*.npz"))
+        if files != self.files:
+            data = nano_data.load_robot(self.data_dir, "train")
+            self.video, self.actions, self.seeds, self.files = (
+                data["video"],
+                data["actions"],
+                data["seeds"],
+                files,
+            )
+            print(f"[data] {len(self.seeds)} train episodes", flush=True)
+
+    def sample(self, rng: np.random.Generator, batch: int) -> np.ndarray:
+        self.draws += 1
+        if self.draws % self.refresh == 0:
+            self._load()
+        return rng.integers(0, len(self.seeds), batch)
+
+
+def to_video(frames: np.ndarray) -> torch.Tensor:
+    """uint8 ``[B, T, H, W, 3]`` -> float32 ``[B, 3, T, H, W]`` in [-1, 1]."""
+    return torch.from_numpy(frames).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
+
+
+def lr_at(fraction: float, peak: float, warmup: float = 0.03) -> float:
+    """Linear warm-up then cosine decay to 10% of ``peak`` over the run's wall-time fraction."""
+    if fraction < warmup:
+        return peak * fraction / warmup
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (fraction - warmup) / (1 - warmup)))))
+
+
+def write_card(folder: Path, title: str, body: str, record: dict) -> None:
+    (folder / "training.json").write_text(json.dumps(record, indent=1, sort_keys=True))
+    lines = [f"# {title}", "", body, "", "## Training record", ""]
+    lines += [f"- **{k}**: {v}" for k, v in record.items()]
+    (folder / "README.md").write_text("\n".join(lines) + "\n")
+
+
+class Clock:
+    """Wall-time budget: ``fraction`` of ``minutes`` used; ``done`` past the budget or ``steps``."""
+
+    def __init__(self, minutes: float, steps: int) -> None:
+        self.start, self.budget, self.steps = time.time(), minutes * 60, steps
+
+    def fraction(self, step: int) -> float:
+        return max((time.time() - self.start) / self.budget, step / self.steps)
+
+    def done(self, step: int) -> bool:
+        return self.fraction(step) >= 1.0
+
+    def elapsed(self) -> float:
+        return time.time() - self.start
+
+
+# ----------------------------------------------------------------------------- tokenizers
+def tokenizer_config(kind: str):
+    from cosmos.tokenizer import PRESETS
+
+    base = PRESETS["Cosmos-0.1-Tokenizer-CV4x8x8"]  # Haar p=4, one 2x spatial level, 4x temporal
+    if kind == "CV":
+        return dataclasses.replace(base, channels=args_channels[0], num_res_blocks=1, name="nano-cv4x8x8")
+    return dataclasses.replace(
+        base,
+        kind="DV",
+        channels=args_channels[0],
+        num_res_blocks=1,
+        latent_channels=5,
+        levels=(8, 8, 5, 5, 5),
+        name="nano-dv4x8x8",
+    )
+
+
+args_channels = [32]
+
+
+def train_tokenizer(args, kind: str) -> None:
+    from cosmos.core import psnr
+    from cosmos.tokenizer import CausalVideoTokenizer
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    args_channels[0] = args.channels
+    config = tokenizer_config(kind)
+    run_dir = Path(args.run_dir) / config.name
+    if args.resume and (run_dir / "model.safetensors").is_file():
+        model = CausalVideoTokenizer.from_pretrained(run_dir, dtype=torch.float32).train()
+        resumed = (
+            json.loads((run_dir / "progress.json").read_text())
+            if (run_dir / "progress.json").is_file()
+            else {}
+        )
+        print(f"resumed from {run_dir} ({resumed})", flush=True)
+    else:
+        model, resumed = CausalVideoTokenizer(config).train(), {}
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{config.name}: {params / 1e6:.2f} M parameters", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    store = EpisodeStore(args.data)
+    clock, step, ema = Clock(args.minutes, args.steps), 0, None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    last_save = time.time()
+    out = Path(args.out or PRETRAINED[args.command])
+    frozen_at = None
+    prior_steps, prior_time = int(resumed.get("steps", 0)), float(resumed.get("wall_time_s", 0.0))
+    while not clock.done(step):
+        if frozen_at is None and args.freeze_encoder_at and clock.elapsed() > args.freeze_encoder_at * 60:
+            # export now (the world models train on this encoder's latents), then train only the decoder
+            frozen_at = prior_steps + step
+            model.eval()
+            export_tokenizer(model, out, store, kind)
+            model.train()
+            for module in (model.encoder, model.quant_conv):
+                for p in module.parameters():
+                    p.requires_grad_(False)
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
+                                    weight_decay=0.0, betas=(0.9, 0.99))  # fmt: skip
+            print(f"encoder frozen and exported to {out} at step {frozen_at}", flush=True)
+        lr = lr_at(clock.fraction(step), args.lr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = store.sample(rng, args.batch)
+        t0 = rng.integers(0, 25 - args.frames + 1, args.batch)
+        frames = np.stack([store.video[i, t : t + args.frames] for i, t in zip(idx, t0)])
+        if rng.uniform() < 0.5:  # horizontal flips: more variety for the same simulator
+            frames = frames[:, :, :, ::-1]
+        video = to_video(np.ascontiguousarray(frames))
+        recon = model(video)
+        err = recon - video
+        loss = err.abs().mean() + err.pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
+        if step % 25 == 0:
+            p = float(psnr(recon.detach().clamp(-1, 1), video))
+            print(f"step {step} loss {ema:.4f} psnr {p:.2f} lr {lr:.2e} t {clock.elapsed():.0f}s", flush=True)
+        if time.time() - last_save > 300:
+            model.save_pretrained(run_dir)
+            progress = {"steps": prior_steps + step, "wall_time_s": round(prior_time + clock.elapsed(), 1)}
+            (run_dir / "progress.json").write_text(json.dumps(progress))
+            last_save = time.time()
+    model.eval()
+    model.save_pretrained(run_dir)
+    if frozen_at is None:
+        export_tokenizer(model, out, store, kind)
+    else:  # the encoder (and so the latent statistics) did not change since the export: only the decoder
+        model.save_pretrained(out, dtype=torch.float16)
+    record = {
+        "model": config.name,
+        "parameters": params,
+        "data": f"{len(store.seeds)} simulated Franka pick-and-place episodes (cosmos.curate.sim, "
+        f"seeds {int(store.seeds.min())}..{int(store.seeds.max())}), 25 frames 64x64 (rendered 128x128, 2x area-downsampled)",
+        "seed": args.seed,
+        "steps": prior_steps + step,
+        "encoder_frozen_at_step": frozen_at,
+        "batch": f"{args.batch} clips x {args.frames} frames x 64x64, random time offsets, random horizontal flips",
+        "loss": "L1 + MSE on pixels (no perceptual/adversarial terms)",
+        "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), grad clip 1.0",
+        "final_loss_ema": round(ema, 5),
+        "wall_time_s": round(prior_time + clock.elapsed(), 1),
+        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+    }
+    if kind == "CV":
+        record["latent_statistics"] = "per channel and latent frame over 64 train episodes"
+    write_card(
+        out,
+        config.name,
+        f"Nano causal {'continuous' if kind == 'CV' else 'discrete (FSQ levels 8,8,5,5,5: 8000 tokens)'} video "
+        "tokenizer, 4x temporal and 8x8 spatial compression, with the Cosmos tokenizer architecture "
+        "(Haar wavelet patching p=4, factorized causal convolutions, causal temporal attention) at a small width. "
+        "Trained by this repository on simulated robot video only: expect lower quality on real footage.\n\n"
+        f"```python\nfrom cosmos.tokenizer import CausalVideoTokenizer\n"
+        f'tok = CausalVideoTokenizer.from_pretrained("{config.name}", dtype=torch.float32)\n```',
+        record,
+    )
+    print(f"saved {out} after {step} steps, {clock.elapsed():.0f} s", flush=True)
+
+
+def export_tokenizer(model, out: Path, store: EpisodeStore, kind: str) -> None:
+    """Save float16 weights to ``out``; for the CV tokenizer also the latent statistics (64 train episodes)."""
+    model.save_pretrained(out, dtype=torch.float16)
+    if kind != "CV":
+        return
+    from safetensors.torch import save_file
+
+    from cosmos.tokenizer import CausalVideoTokenizer
+
+    exported = CausalVideoTokenizer.from_pretrained(out, dtype=torch.float32)  # the float16-rounded encoder
+    with torch.no_grad():
+        ids = np.arange(min(64, len(store.seeds)))
+        z = torch.cat(
+            [exported.encode(to_video(store.video[ids[i : i + 8]])).z for i in range(0, len(ids), 8)]
+        )
+    mean = z.mean(dim=(0, 3, 4))  # [C, T']
+    std = z.std(dim=(0, 3, 4)).clamp_min(1e-3)
+    save_file(
+        {"mean": mean.contiguous(), "std": std.contiguous()}, str(out / "latent_statistics.safetensors")
+    )
+
+
+# ----------------------------------------------------------------------------- world models
+def load_cv_tokenizer(args):
+    from cosmos.tokenizer import CausalVideoTokenizer
+
+    return CausalVideoTokenizer.from_pretrained(
+        args.tokenizer or PRETRAINED["tokenizer-cv"], dtype=torch.float32
+    )
+
+
+def load_dv_tokenizer(args):
+    from cosmos.tokenizer import CausalVideoTokenizer
+
+    return CausalVideoTokenizer.from_pretrained(
+        args.tokenizer or PRETRAINED["tokenizer-dv"], dtype=torch.float32
+    )
+
+
+@torch.no_grad()
+def encode_all(tokenizer, video: np.ndarray, batch: int = 16, what: str = "z") -> torch.Tensor:
+    """Encode uint8 episodes ``[N, 25, 64, 64, 3]`` -> latents ``[N, 16, 7, 8, 8]`` (``z``) or indices ``[N, 7, 8, 8]``."""
+    out = []
+    for i in range(0, len(video), batch):
+        encoded = tokenizer.encode(to_video(video[i : i + batch]))
+        out.append(encoded.z if what == "z" else encoded.indices)
+    return torch.cat(out)
+
+
+def diffusion_config():
+    from cosmos.diffusion.dit import DiTConfig
+
+    return DiTConfig(
+        latent_channels=16,
+        out_channels=16,
+        model_channels=args_width[0],
+        num_blocks=args_blocks[0],
+        num_heads=max(1, args_width[0] // 64),
+        crossattn_channels=8,
+        adaln_lora_dim=32,
+        patch_size=(1, 2, 2),
+        max_size=(8, 8, 8),
+        rope_scale=(1.0, 1.0, 1.0),
+        base_fps=nano_data_fps(),
+        condition_mask=True,
+        action_dim=7,
+        action_frames=nano_data.NUM_STEPS,
+    )
+
+
+def nano_data_fps() -> float:
+    return 5.0
+
+
+args_width, args_blocks = [128], [4]
+
+
+def train_diffusion(args) -> None:
+    from cosmos.diffusion import DiffusionWFM, DiT
+    from cosmos.diffusion.train import EMA, TrainConfig, training_loss
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    tokenizer = load_cv_tokenizer(args)
+    stats = tokenizer.latent_statistics
+    data = nano_data.load_robot(args.data, "train")
+    t_enc = time.time()
+    z = stats.normalize(encode_all(tokenizer, data["video"]), 0.5)  # [N, 16, 7, 8, 8]
+    actions = torch.from_numpy(data["actions"]).float()  # [N, 24, 7]
+    print(
+        f"encoded {len(z)} episodes in {time.time() - t_enc:.0f} s; latent std {float(z.std()):.3f}",
+        flush=True,
+    )
+    args_width[0], args_blocks[0] = args.width, args.blocks
+    net = DiT(diffusion_config()).train()
+    params = sum(p.numel() for p in net.parameters())
+    print(f"nano-v2w-action DiT: {params / 1e6:.2f} M parameters", flush=True)
+    config = TrainConfig(text_dropout=0.0, max_condition_frames=2, ema_decay=None, seed=args.seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema = EMA(net, args.ema)
+    clock, step, avg = Clock(args.minutes, args.steps), 0, None
+    while not clock.done(step):
+        lr = lr_at(clock.fraction(step), args.lr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = torch.from_numpy(rng.integers(0, len(z), args.batch))
+        batch = {"latent": z[idx], "action": actions[idx], "fps": nano_data_fps()}
+        generator = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
+        loss, info = training_loss(net, batch, config, generator)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        ema.update(net)
+        step += 1
+        avg = info["edm"] if avg is None else 0.98 * avg + 0.02 * info["edm"]
+        if step % 25 == 0:
+            print(f"step {step} edm {avg:.4f} lr {lr:.2e} t {clock.elapsed():.0f}s", flush=True)
+    ema.copy_to(net)
+    net.eval()
+    out = Path(args.out or PRETRAINED["diffusion"])
+    wfm = DiffusionWFM(tokenizer, net, latent_statistics=stats)
+    save_wfm(wfm, out)
+    record = {
+        "model": "nano-v2w-action",
+        "parameters": params,
+        "tokenizer": "nano-cv4x8x8 (copy in tokenizer/, float16)",
+        "data": f"{len(z)} simulated Franka pick-and-place episodes (train seeds {int(data['seeds'].min())}.."
+        f"{int(data['seeds'].max())}), 25 frames 64x64 at 5 fps -> latents [16, 7, 8, 8], 24 actions each",
+        "conditioning": "K ~ U{0,1,2} latent frames (1 or 5 pixel frames) + the 24x7 action sequence; no text",
+        "objective": "EDM (sigma_data 0.5, ln sigma ~ N(0, 1)), uncertainty-weighted, cosmos.diffusion.train.training_loss",
+        "seed": args.seed,
+        "steps": step,
+        "batch": args.batch,
+        "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), wd 0.01, grad clip 1.0, EMA {args.ema}",
+        "final_edm_loss_avg": round(avg, 5),
+        "wall_time_s": round(clock.elapsed(), 1),
+        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+    }
+    write_card(
+        out,
+        "nano-v2w-action",
+        "Nano action-conditioned Video2World diffusion model: a small Cosmos DiT (AdaLN-LoRA, 3D RoPE, "
+        f"{args.blocks} blocks, width {args.width}, patch 1x2x2) on the nano-cv4x8x8 latents. Given the first "
+        "frame (or first 5 frames) of a 25-frame 64x64 clip at 5 fps and the 24 robot actions "
+        "(dx, dy, dz, droll, dpitch, dyaw, gripper; metres, radians, 1 = open), it predicts the rest of the clip. "
+        "Trained by this repository on simulated robot video only.\n\n"
+        "```python\nfrom cosmos.diffusion import DiffusionWFM\n"
+        'wfm = DiffusionWFM.from_pretrained("nano-v2w-action", dtype=torch.float32)\n'
+        "video = wfm.sample(text_embeddings=torch.zeros(1, 1, 8), video=first_frame, num_input_frames=1,\n"
+        "                   num_frames=25, height=64, width=64, fps=5, guidance=0, num_steps=20, action=actions)\n```",
+        record,
+    )
+    print(f"saved {out} after {step} steps, {clock.elapsed():.0f} s", flush=True)
+
+
+def save_wfm(wfm, out: Path) -> None:
+    """Our DiffusionWFM layout with float16 weights: ``dit/``, ``tokenizer/``, ``latent_stats.json``, ``wfm.json``."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    wfm.net.save_pretrained(out / "dit", dtype=torch.float16)
+    wfm.tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
+    source = Path(wfm_tokenizer_folder[0]) if wfm_tokenizer_folder else None
+    if source is not None and (source / "latent_statistics.safetensors").is_file():
+        shutil.copy(
+            source / "latent_statistics.safetensors", out / "tokenizer" / "latent_statistics.safetensors"
+        )
+    stats = wfm.latent_statistics
+    (out / "latent_stats.json").write_text(
+        json.dumps({"mean": stats.mean.tolist(), "std": stats.std.tolist()})
+    )
+    (out / "wfm.json").write_text(json.dumps({"sigma_data": wfm.sigma_data}, indent=2) + "\n")
+
+
+wfm_tokenizer_folder: list[str] = []
+
+
+def ar_config(vocab_size: int, dim: int, layers: int):
+    from cosmos.ar import TransformerConfig
+
+    return TransformerConfig(
+        dim=dim,
+        n_layers=layers,
+        n_heads=max(1, dim // 32),
+        n_kv_heads=max(1, dim // 64),
+        ffn_hidden_size=dim * 3,
+        vocab_size=vocab_size,
+        training_type="text_to_video",
+        video_latent_shape=(7, 8, 8),
+        insert_cross_attn=True,
+        context_dim=7,
+        rope_theta=10000.0,
+    )
+
+
+def train_ar(args) -> None:
+    from cosmos.ar import Transformer
+    from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss
+    from cosmos.ar.train import next_token_loss
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    tokenizer = load_dv_tokenizer(args)
+    data = nano_data.load_robot(args.data, "train")
+    t_enc = time.time()
+    indices = encode_all(tokenizer, data["video"], what="indices").reshape(len(data["video"]), -1)  # [N, 448]
+    vocab = int(np.prod(tokenizer.config.levels))
+    tokens = torch.cat(
+        [torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1
+    )  # <bov> first
+    actions = torch.from_numpy(data["actions"]).float()
+    print(f"tokenized {len(tokens)} episodes in {time.time() - t_enc:.0f} s", flush=True)
+    model = Transformer(ar_config(vocab, args.width, args.blocks)).train()
+    params = sum(p.numel() for p in model.parameters())
+    print(f"nano-ar: {params / 1e6:.2f} M parameters", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
+    lm_minutes = args.minutes * (1 - args.medusa_fraction)
+    clock, step, avg = Clock(lm_minutes, args.steps), 0, None
+    while not clock.done(step):
+        lr = lr_at(clock.fraction(step), args.lr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
+        loss, ce = next_token_loss(model, tokens[idx], context=actions[idx], num_condition_latents=1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        avg = float(ce) if avg is None else 0.98 * avg + 0.02 * float(ce)
+        if step % 25 == 0:
+            print(f"step {step} ce {avg:.4f} lr {lr:.2e} t {clock.elapsed():.0f}s", flush=True)
+    lm_steps, lm_time, lm_ce = step, clock.elapsed(), avg
+    # Medusa heads: self-distillation with the base frozen
+    add_medusa_heads(model, args.medusa_heads)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    heads = list(model.medusa_heads.parameters())
+    for p in heads:
+        p.requires_grad_(True)
+    model.train()
+    opt = torch.optim.AdamW(heads, lr=1e-3, weight_decay=0.0)
+    clock_m, step_m, agree = Clock(args.minutes * args.medusa_fraction, args.steps), 0, None
+    while not clock_m.done(step_m):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(clock_m.fraction(step_m), 1e-3)
+        idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
+        loss, agreement = medusa_distillation_loss(model, tokens[idx], context=actions[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step_m += 1
+        a = agreement.detach().float()
+        agree = a if agree is None else 0.95 * agree + 0.05 * a
+        if step_m % 25 == 0:
+            print(f"medusa step {step_m} loss {float(loss):.4f} agreement {agree.tolist()}", flush=True)
+    model.eval()
+    out = Path(args.out or PRETRAINED["ar"])
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out / "lm", dtype=torch.float16)
+    tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
+    (out / "config.json").write_text(
+        json.dumps({"model_type": "ARWFM", "tokenizer": "tokenizer"}, indent=2) + "\n"
+    )
+    record = {
+        "model": "nano-ar",
+        "parameters": params,
+        "tokenizer": "nano-dv4x8x8 (copy in tokenizer/, float16); vocabulary 8000 + <bov>",
+        "data": f"{len(tokens)} simulated Franka pick-and-place episodes (train seeds {int(data['seeds'].min())}.."
+        f"{int(data['seeds'].max())}), 25 frames 64x64 -> 1 + 7x8x8 = 449 tokens each",
+        "conditioning": "first latent frame (1 pixel frame) or two (5 frames) as the prompt; the 24x7 action "
+        "sequence as the cross-attention context (in place of T5 states, context_dim 7)",
+        "seed": args.seed,
+        "lm_steps": lm_steps,
+        "lm_wall_time_s": round(lm_time, 1),
+        "lm_final_cross_entropy_avg": round(lm_ce, 4),
+        "batch": args.batch,
+        "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), wd 0.1, grad clip 1.0; z-loss 1e-4",
+        "medusa_heads": args.medusa_heads,
+        "medusa_steps": step_m,
+        "medusa_wall_time_s": round(clock_m.elapsed(), 1),
+        "medusa_top1_agreement": [round(x, 3) for x in agree.tolist()] if agree is not None else None,
+        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+    }
+    write_card(
+        out,
+        "nano-ar",
+        "Nano action-conditioned Video2World autoregressive model: a Llama-style Cosmos AR transformer "
+        f"({args.blocks} layers, width {args.width}, 3D RoPE, QK-norm, cross-attention) over the nano-dv4x8x8 "
+        f"tokens, with {args.medusa_heads} Medusa heads trained by self-distillation (base frozen). The "
+        "cross-attention reads the episode's 24 actions (a [24, 7] 'text' context). Trained by this repository "
+        "on simulated robot video only.\n\n"
+        '```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained("nano-ar", dtype=torch.float32)\n'
+        "out = wfm.generate(video, text_embeddings=actions[None], num_input_frames=1, temperature=0)\n```",
+        record,
+    )
+    print(f"saved {out}: lm {lm_steps} steps, medusa {step_m} steps", flush=True)
+
+
+def sync_tokenizers() -> None:
+    """Copy the final tokenizers into the world models' ``tokenizer/`` folders (their encoders were frozen
+    before the world models trained, so only the decoders differ) and record it in the cards."""
+    import shutil
+
+    for wfm_key, tok_key in (("diffusion", "tokenizer-cv"), ("ar", "tokenizer-dv")):
+        target = PRETRAINED[wfm_key] / "tokenizer"
+        if not PRETRAINED[wfm_key].is_dir():
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("config.json", "model.safetensors", "latent_statistics.safetensors"):
+            if (PRETRAINED[tok_key] / name).is_file():
+                shutil.copy(PRETRAINED[tok_key] / name, target / name)
+        print(f"copied {PRETRAINED[tok_key].name} -> {target}")
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=[*sorted(PRETRAINED), "sync"])
+    ap.add_argument("--data", default="data/nano")
+    ap.add_argument("--run-dir", default="data/runs")
+    ap.add_argument("--out", default=None, help="output folder (default: the package's pretrained/ folder)")
+    ap.add_argument("--minutes", type=float, default=40.0)
+    ap.add_argument("--steps", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--frames", type=int, default=9)
+    ap.add_argument("--channels", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", action="store_true", help="tokenizers: start from the run folder's weights")
+    ap.add_argument("--freeze-encoder-at", type=float, default=0.0,
+                    help="tokenizers: after this many minutes export the model (the world models train on its "
+                    "latents) and train only the decoder from then on")  # fmt: skip
+    ap.add_argument(
+        "--tokenizer", default=None, help="tokenizer folder (default: the shipped nano tokenizer)"
+    )
+    ap.add_argument("--width", type=int, default=None)
+    ap.add_argument("--blocks", type=int, default=None)
+    ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--medusa-heads", type=int, default=3)
+    ap.add_argument(
+        "--medusa-fraction", type=float, default=0.2, help="share of --minutes for the Medusa heads"
+    )
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.command == "sync":
+        sync_tokenizers()
+        return
+    if args.command in ("tokenizer-cv", "tokenizer-dv"):
+        args.lr = args.lr or 1e-3
+        args.batch = args.batch or 4
+        train_tokenizer(args, "CV" if args.command == "tokenizer-cv" else "DV")
+    elif args.command == "diffusion":
+        args.lr, args.batch = args.lr or 3e-4, args.batch or 8
+        args.width, args.blocks = args.width or 128, args.blocks or 4
+        wfm_tokenizer_folder.append(str(args.tokenizer or PRETRAINED["tokenizer-cv"]))
+        train_diffusion(args)
+    else:
+        args.lr, args.batch = args.lr or 1e-3, args.batch or 8
+        args.width, args.blocks = args.width or 128, args.blocks or 4
+        train_ar(args)
+
+
+if __name__ == "__main__":
+    main()
