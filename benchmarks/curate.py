@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from cosmos.core import read_video, write_video
 from cosmos.curate.config import SplitConfig, get_preset
 from cosmos.curate.executor import LocalExecutor

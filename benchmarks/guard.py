@@ -14,6 +14,7 @@ import statistics
 import time
 
 import numpy as np
+
 from cosmos.guard import FaceBlur, Guardrail, HaarFaceDetector
 
 PROMPTS = [

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 import torch
+
 from cosmos.curate.shards import ShardDataset
 from cosmos.curate.sim import RobotConfig, write_robot_dataset
 

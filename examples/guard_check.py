@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from skimage import data
+
 from cosmos.core import write_video
 from cosmos.guard import Guardrail
-from skimage import data
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "outputs/guard")
 out.mkdir(parents=True, exist_ok=True)

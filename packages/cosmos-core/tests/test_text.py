@@ -6,8 +6,8 @@ import torch
 transformers = pytest.importorskip("transformers")
 sentencepiece = pytest.importorskip("sentencepiece")
 
-from cosmos.core.testing import TINY_T5_SENTENCES as SENTENCES
-from cosmos.core.testing import tiny_t5_encoder
+from cosmos.core.testing import TINY_T5_SENTENCES as SENTENCES  # noqa: E402
+from cosmos.core.testing import tiny_t5_encoder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from cosmos.core import write_video
 from cosmos.curate.config import get_preset
 from cosmos.curate.synthetic import cut_video

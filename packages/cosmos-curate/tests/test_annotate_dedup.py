@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from cosmos.curate.captioning import CaptionStage, TemplateCaptioner, make_windows
 from cosmos.curate.config import CaptionConfig, DedupConfig
 from cosmos.curate.dedup import default_num_clusters, semantic_dedup, spherical_kmeans

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from cosmos.core import write_video
 from cosmos.curate.cli import main
 from cosmos.curate.shards import iter_samples

@@ -1,6 +1,7 @@
 import dataclasses
 
 import pytest
+
 from cosmos.curate.config import PRESETS, CurateConfig, SplitConfig, curate_config_from_dict, get_preset
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from cosmos.core import CheckpointError
 from cosmos.curate.config import MotionConfig, OverlayTextConfig, QualityConfig
 from cosmos.curate.media import encode_h264

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cosmos.curate.executor import LocalExecutor
 from cosmos.curate.pipeline import run_pipeline
 from cosmos.curate.shards import iter_samples

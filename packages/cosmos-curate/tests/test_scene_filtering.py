@@ -1,6 +1,9 @@
 """Scenes from TransNetV2 predictions and the reference's scene filtering (spec §3.4-3.6)."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.splitting import (
     cut_f1,
@@ -9,8 +12,6 @@ from cosmos.curate.splitting import (
     predictions_to_scenes,
     scene_cuts,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 FPS = 10.0  # min length max(20, 48) = 48 frames unless overridden; crop 5 frames; max 600 frames
 

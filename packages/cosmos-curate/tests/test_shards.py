@@ -6,6 +6,7 @@ import tarfile
 import numpy as np
 import pytest
 import torch
+
 from cosmos.curate.config import ShardConfig
 from cosmos.curate.media import encode_h264
 from cosmos.curate.shard_writer import (

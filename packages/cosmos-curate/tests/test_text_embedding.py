@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from cosmos.curate.captioning import CaptionStage
 from cosmos.curate.config import CaptionConfig, CurateConfig, TextEmbeddingConfig
 from cosmos.curate.media import encode_h264

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from cosmos.core import CheckpointError, ShapeError, load_state_dict_file
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.splitting import cut_f1, predictions_to_scenes, pyscenedetect_scenes, scene_cuts

@@ -21,10 +21,11 @@ import urllib.request
 from typing import Protocol
 
 import numpy as np
+from PIL import Image
+
 from cosmos.curate.config import CaptionConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import Clip, VideoTask, Window
-from PIL import Image
 
 __all__ = [
     "make_windows",

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from cosmos.curate.config import DedupConfig
 
 __all__ = ["spherical_kmeans", "DedupResult", "semantic_dedup", "default_num_clusters"]

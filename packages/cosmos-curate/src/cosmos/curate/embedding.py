@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from cosmos.curate.config import EmbeddingConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask

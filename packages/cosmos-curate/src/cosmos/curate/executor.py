@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tqdm.auto import tqdm
+
 from cosmos.curate.stage import Stage, process_safely
 from cosmos.curate.tasks import VideoTask
-from tqdm.auto import tqdm
 
 __all__ = ["StageStats", "summary_table", "LocalExecutor"]
 

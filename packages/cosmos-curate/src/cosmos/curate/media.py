@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+
 from cosmos.curate.tasks import VideoMetadata
 
 __all__ = ["probe_video", "decode_frames", "iter_frames", "H264Encoder", "encode_h264", "fps_fraction"]

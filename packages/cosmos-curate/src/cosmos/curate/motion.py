@@ -19,6 +19,7 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from cosmos.curate.config import MotionConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from cosmos.curate.config import OverlayTextConfig
 from cosmos.curate.media import decode_frames
 from cosmos.curate.stage import Resources, Stage

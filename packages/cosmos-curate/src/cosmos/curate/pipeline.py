@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
 from cosmos.curate.captioning import CaptionStage
 from cosmos.curate.config import CurateConfig, curate_config_from_dict
 from cosmos.curate.dedup import semantic_dedup

@@ -17,11 +17,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from torch import nn
+
 from cosmos.core import CheckpointError, StateDictAdapter, check_state_dict, load_state_dict_file
 from cosmos.curate.config import QualityConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask
-from torch import nn
 
 __all__ = [
     "QualityScorer",

@@ -16,10 +16,11 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
+from tqdm.auto import tqdm
+
 from cosmos.curate.executor import StageStats
 from cosmos.curate.stage import Stage, process_safely
 from cosmos.curate.tasks import VideoTask
-from tqdm.auto import tqdm
 
 __all__ = ["RayExecutor"]
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from cosmos.curate.config import ShardConfig
 
 __all__ = [

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from cosmos.core import frames_to_video
 from cosmos.curate.media import decode_frames
 

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from cosmos.curate.config import SplitConfig
 from cosmos.curate.media import decode_frames, probe_video
 from cosmos.curate.stage import Resources, Stage
@@ -193,6 +194,7 @@ class ShotDetectionStage(Stage):
     def setup(self) -> None:
         if self.config.algorithm == "transnetv2":
             import torch
+
             from cosmos.curate.transnetv2 import TransNetV2
 
             device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+
 from cosmos.curate.config import TextEmbeddingConfig
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import VideoTask

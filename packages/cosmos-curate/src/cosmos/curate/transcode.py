@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from cosmos.curate.config import TranscodeConfig
 from cosmos.curate.media import H264Encoder, decode_frames, iter_frames, probe_video
 from cosmos.curate.stage import Resources, Stage

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from cosmos.core import CheckpointError, ShapeError, StateDictAdapter, check_state_dict, load_state_dict_file
 from torch import nn
+
+from cosmos.core import CheckpointError, ShapeError, StateDictAdapter, check_state_dict, load_state_dict_file
 
 __all__ = ["TransNetV2", "TransNetV2Adapter", "find_shipped_weights", "predict_transitions", "WEIGHTS_FILE"]
 

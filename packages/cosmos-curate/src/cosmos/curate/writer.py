@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from cosmos.curate.stage import Resources, Stage
 from cosmos.curate.tasks import Clip, VideoTask
 

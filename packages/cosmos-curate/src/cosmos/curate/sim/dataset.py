@@ -17,13 +17,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from cosmos.core import save_contact_sheet
 from cosmos.curate.config import ShardConfig
 from cosmos.curate.media import encode_h264
 from cosmos.curate.shard_writer import ShardSample, write_shards
 from cosmos.curate.sim.physics import PHYSICS_SCENES, PhysicsConfig, generate_physics_clip
 from cosmos.curate.sim.robot import RobotConfig, generate_robot_episode
-from tqdm.auto import tqdm
 
 __all__ = ["write_robot_dataset", "write_physics_dataset", "VIDEO_CRF"]
 
