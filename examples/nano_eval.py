@@ -57,6 +57,14 @@ def scores(pred: torch.Tensor, true: torch.Tensor, start: int = 0) -> dict[str, 
     return {"psnr": float(psnr(p, t)), "ssim": float(ssim(p, t))}
 
 
+def pooled_scores(pred: torch.Tensor, true: torch.Tensor, start: int = 0) -> dict[str, float]:
+    """PSNR (dB) of the mean squared error pooled over all frames ``start..`` and clips, and mean SSIM: stays
+    finite when some frames are predicted exactly (a static scene under the repeat-last baseline)."""
+    p, t = quantize(pred[:, :, start:]), quantize(true[:, :, start:])
+    mse = float((p - t).pow(2).mean())
+    return {"psnr": 10 * float(np.log10(4.0 / max(mse, 1e-12))), "ssim": float(ssim(p, t))}
+
+
 @torch.no_grad()
 def reconstruct(tokenizer, video: torch.Tensor) -> torch.Tensor:
     """Tokenizer round trip ``[B, 3, 25, 64, 64]`` -> same shape, clamped."""
@@ -71,10 +79,17 @@ def latent_frames(context: int) -> int:
 
 @torch.no_grad()
 def diffusion_rollout(
-    v2w, video: torch.Tensor, actions: torch.Tensor, context: int = 1, num_steps: int = 20, seed: int = 0
+    v2w,
+    video: torch.Tensor,
+    actions: torch.Tensor,
+    context: int = 1,
+    num_steps: int = 20,
+    seed: int = 0,
+    fps: float = FPS,
 ) -> torch.Tensor:
     """``nano-v2w-action``: the first ``context`` frames of ``video [B, 3, 25, 64, 64]`` + ``actions [B, 24, 7]``
-    -> the whole predicted clip ``[B, 3, 25, 64, 64]`` (the context frames come back through the tokenizer)."""
+    (all zeros for physics clips, ``fps`` 16) -> the whole predicted clip ``[B, 3, 25, 64, 64]`` (the context
+    frames come back through the tokenizer)."""
     batch = video.shape[0]
     return v2w.sample(
         text_embeddings=torch.zeros(batch, 1, v2w.net.config.crossattn_channels),
@@ -83,7 +98,7 @@ def diffusion_rollout(
         num_frames=NUM_FRAMES,
         height=SIZE,
         width=SIZE,
-        fps=FPS,
+        fps=fps,
         guidance=0.0,
         num_steps=num_steps,
         sampler="res2ab",
@@ -129,6 +144,51 @@ def latent_linear(cv, video: torch.Tensor, context: int = 5) -> torch.Tensor:
         full, temporal_compression=cv.temporal_compression, spatial_compression=cv.spatial_compression
     )
     return cv.decode(latent).float().clamp(-1, 1)
+
+
+def colour_labels(frames: torch.Tensor, reference: torch.Tensor, reference_mask: np.ndarray) -> np.ndarray:
+    """The physics benchmark's mask-tracking rule: a 1-nearest-neighbour colour classifier.
+
+    Prototypes are up to 256 pixels of each label (0 = background, k = k-th dynamic object) of ``reference``
+    (the last context frame, ``[3, H, W]`` in [-1, 1]) under its simulator mask ``reference_mask`` (int ``[H, W]``),
+    taken at even strides; every pixel of ``frames`` (``[3, T, H, W]``) gets the label of its nearest prototype in
+    RGB. Returns int ``[T, H, W]``.
+    """
+    pixels = reference.permute(1, 2, 0).reshape(-1, 3)
+    flat = torch.from_numpy(reference_mask.reshape(-1).astype(np.int64))
+    protos, labels = [], []
+    for label in flat.unique().tolist():
+        where = (flat == label).nonzero()[:, 0]
+        where = where[torch.linspace(0, len(where) - 1, min(256, len(where))).long()]
+        protos.append(pixels[where])
+        labels.append(torch.full((len(where),), label))
+    protos, labels = torch.cat(protos), torch.cat(labels)
+    c, t, h, w = frames.shape
+    query = frames.permute(1, 2, 3, 0).reshape(-1, 3)
+    nearest = torch.cdist(query, protos).argmin(dim=1)
+    return labels[nearest].reshape(t, h, w).numpy()
+
+
+def object_iou(pred_labels: np.ndarray, true_masks: np.ndarray) -> float:
+    """Mean IoU over dynamic objects (labels >= 1) and frames of tracked labels ``[T, H, W]`` against the
+    simulator's masks ``[T, H, W]``; an object absent from both in a frame is skipped."""
+    ious = []
+    for k in range(1, int(true_masks.max()) + 1):
+        p, t = pred_labels == k, true_masks == k
+        union = (p | t).sum(axis=(1, 2))
+        inter = (p & t).sum(axis=(1, 2))
+        ious += (inter[union > 0] / union[union > 0]).tolist()
+    return float(np.mean(ious)) if ious else float("nan")
+
+
+def physics_iou(pred: torch.Tensor, true: torch.Tensor, masks: np.ndarray, context: int) -> list[float]:
+    """Per-clip object IoU of ``pred`` (``[B, 3, T, H, W]``) on the future frames ``context..``: objects tracked
+    with :func:`colour_labels` fit on the true last context frame, scored against the simulator masks ``[B, T, H, W]``."""
+    out = []
+    for b in range(pred.shape[0]):
+        labels = colour_labels(quantize(pred[b, :, context:]), true[b, :, context - 1], masks[b, context - 1])
+        out.append(object_iou(labels, masks[b, context:]))
+    return out
 
 
 class Timer:

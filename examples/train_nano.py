@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nano_data  # noqa: E402
+import nano_media  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = {
@@ -146,6 +147,9 @@ def train_tokenizer(args, kind: str) -> None:
     print(f"{config.name}: {params / 1e6:.2f} M parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
     store = EpisodeStore(args.data)
+    real = nano_media.RealMedia(args.media) if args.real_fraction > 0 else None
+    if real is not None:
+        print(f"[data] real media: {real.describe()}", flush=True)
     clock, step, ema = Clock(args.minutes, args.steps), 0, None
     run_dir.mkdir(parents=True, exist_ok=True)
     last_save = time.time()
@@ -168,9 +172,12 @@ def train_tokenizer(args, kind: str) -> None:
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = store.sample(rng, args.batch)
-        t0 = rng.integers(0, 25 - args.frames + 1, args.batch)
-        frames = np.stack([store.video[i, t : t + args.frames] for i, t in zip(idx, t0)])
+        if real is not None and rng.uniform() < args.real_fraction:  # a batch of real photos / clips
+            frames = np.stack([real.sample(rng, args.frames) for _ in range(args.batch)])
+        else:
+            idx = store.sample(rng, args.batch)
+            t0 = rng.integers(0, 25 - args.frames + 1, args.batch)
+            frames = np.stack([store.video[i, t : t + args.frames] for i, t in zip(idx, t0)])
         if rng.uniform() < 0.5:  # horizontal flips: more variety for the same simulator
             frames = frames[:, :, :, ::-1]
         video = to_video(np.ascontiguousarray(frames))
@@ -206,6 +213,7 @@ def train_tokenizer(args, kind: str) -> None:
         "steps": prior_steps + step,
         "encoder_frozen_at_step": frozen_at,
         "batch": f"{args.batch} clips x {args.frames} frames x 64x64, random time offsets, random horizontal flips",
+        "real_media": f"{args.real_fraction:.0%} of batches: {real.describe()}" if real is not None else "none",
         "loss": "L1 + MSE on pixels (no perceptual/adversarial terms)",
         "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), grad clip 1.0",
         "final_loss_ema": round(ema, 5),
@@ -220,7 +228,8 @@ def train_tokenizer(args, kind: str) -> None:
         f"Nano causal {'continuous' if kind == 'CV' else 'discrete (FSQ levels 8,8,5,5,5: 8000 tokens)'} video "
         "tokenizer, 4x temporal and 8x8 spatial compression, with the Cosmos tokenizer architecture "
         "(Haar wavelet patching p=4, factorized causal convolutions, causal temporal attention) at a small width. "
-        "Trained by this repository on simulated robot video only: expect lower quality on real footage.\n\n"
+        "Trained by this repository on simulated robot video, with a share of real photos and clips (see the "
+        "training record); expect lower quality on real footage than on the simulator's.\n\n"
         f"```python\nfrom cosmos.tokenizer import CausalVideoTokenizer\n"
         f'tok = CausalVideoTokenizer.from_pretrained("{config.name}", dtype=torch.float32)\n```',
         record,
@@ -302,6 +311,27 @@ def nano_data_fps() -> float:
     return 5.0
 
 
+def load_physics(args) -> dict | None:
+    """The physics-scene training clips (``data/nano/physics_train_*.npz``), or None when absent / disabled."""
+    if args.physics_fraction <= 0:
+        return None
+    try:
+        return nano_data.load_physics(args.data, "train")
+    except FileNotFoundError:
+        print("[data] no physics clips: training on robot episodes only", flush=True)
+        return None
+
+
+def physics_record(physics: dict | None, args) -> str:
+    if physics is None:
+        return "none"
+    return (
+        f"{len(physics['seeds'])} clips of the eight physics-alignment scenes (cosmos.curate.sim, scene i % 8, seeds "
+        f"{int(physics['seeds'].min())}..{int(physics['seeds'].max())}), 25 frames 64x64 at 16 fps; "
+        f"{args.physics_fraction:.0%} of batches"
+    )
+
+
 args_width, args_blocks = [128], [4]
 
 
@@ -321,6 +351,8 @@ def train_diffusion(args) -> None:
         f"encoded {len(z)} episodes in {time.time() - t_enc:.0f} s; latent std {float(z.std()):.3f}",
         flush=True,
     )
+    physics = load_physics(args)
+    z_physics = stats.normalize(encode_all(tokenizer, physics["video"]), 0.5) if physics else None
     args_width[0], args_blocks[0] = args.width, args.blocks
     net = DiT(diffusion_config()).train()
     params = sum(p.numel() for p in net.parameters())
@@ -333,8 +365,13 @@ def train_diffusion(args) -> None:
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = torch.from_numpy(rng.integers(0, len(z), args.batch))
-        batch = {"latent": z[idx], "action": actions[idx], "fps": nano_data_fps()}
+        if z_physics is not None and rng.uniform() < args.physics_fraction:  # no robot: all-zero actions
+            idx = torch.from_numpy(rng.integers(0, len(z_physics), args.batch))
+            batch = {"latent": z_physics[idx], "action": torch.zeros_like(actions[: args.batch]),
+                     "fps": nano_data.PHYSICS_FPS}  # fmt: skip
+        else:
+            idx = torch.from_numpy(rng.integers(0, len(z), args.batch))
+            batch = {"latent": z[idx], "action": actions[idx], "fps": nano_data_fps()}
         generator = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
         loss, info = training_loss(net, batch, config, generator)
         opt.zero_grad(set_to_none=True)
@@ -357,7 +394,9 @@ def train_diffusion(args) -> None:
         "tokenizer": "nano-cv4x8x8 (copy in tokenizer/, float16)",
         "data": f"{len(z)} simulated Franka pick-and-place episodes (train seeds {int(data['seeds'].min())}.."
         f"{int(data['seeds'].max())}), 25 frames 64x64 at 5 fps -> latents [16, 7, 8, 8], 24 actions each",
-        "conditioning": "K ~ U{0,1,2} latent frames (1 or 5 pixel frames) + the 24x7 action sequence; no text",
+        "physics_data": physics_record(physics, args),
+        "conditioning": "K ~ U{0,1,2} latent frames (1 or 5 pixel frames) + the 24x7 action sequence "
+        "(all zeros for physics clips); no text",
         "objective": "EDM (sigma_data 0.5, ln sigma ~ N(0, 1)), uncertainty-weighted, cosmos.diffusion.train.training_loss",
         "seed": args.seed,
         "steps": step,
@@ -426,8 +465,8 @@ def ar_config(vocab_size: int, dim: int, layers: int):
 
 def train_ar(args) -> None:
     from cosmos.ar import Transformer
-    from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss
-    from cosmos.ar.train import next_token_loss
+    from cosmos.ar.medusa import add_medusa_heads
+    from cosmos.ar.train import medusa_joint_loss
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -440,51 +479,46 @@ def train_ar(args) -> None:
         [torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1
     )  # <bov> first
     actions = torch.from_numpy(data["actions"]).float()
+    physics = load_physics(args)
+    if physics is not None:
+        p_indices = encode_all(tokenizer, physics["video"], what="indices").reshape(len(physics["video"]), -1)
+        p_tokens = torch.cat([torch.full((len(p_indices), 1), vocab, dtype=torch.int64), p_indices], dim=1)
     print(f"tokenized {len(tokens)} episodes in {time.time() - t_enc:.0f} s", flush=True)
     model = Transformer(ar_config(vocab, args.width, args.blocks)).train()
     params = sum(p.numel() for p in model.parameters())
     print(f"nano-ar: {params / 1e6:.2f} M parameters", flush=True)
+    # Medusa-2: the heads train with the backbone from the start (the hidden states learn to carry lookahead)
+    add_medusa_heads(model, args.medusa_heads, num_layers=args.medusa_layers)
+    generator = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
     lm_minutes = args.minutes * (1 - args.medusa_fraction)
-    clock, step, avg = Clock(lm_minutes, args.steps), 0, None
+    clock, step, avg, head_avg = Clock(lm_minutes, args.steps), 0, None, None
     while not clock.done(step):
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
-        loss, ce = next_token_loss(model, tokens[idx], context=actions[idx], num_condition_latents=1)
+        if physics is not None and rng.uniform() < args.physics_fraction:  # no robot: all-zero actions
+            idx = torch.from_numpy(rng.integers(0, len(p_tokens), args.batch))
+            batch_tokens, context = p_tokens[idx], torch.zeros_like(actions[: args.batch])
+        else:
+            idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
+            batch_tokens, context = tokens[idx], actions[idx]
+        loss, ce, head_ce = medusa_joint_loss(
+            model, batch_tokens, context=context, num_condition_latents=1, head_weight=args.medusa_joint_weight,
+            head_positions=args.medusa_positions, generator=generator,
+        )  # fmt: skip
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        avg = float(ce) if avg is None else 0.98 * avg + 0.02 * float(ce)
+        avg = float(ce.detach()) if avg is None else 0.98 * avg + 0.02 * float(ce.detach())
+        head_avg = head_ce.detach() if head_avg is None else 0.98 * head_avg + 0.02 * head_ce.detach()
         if step % 25 == 0:
-            print(f"step {step} ce {avg:.4f} lr {lr:.2e} t {clock.elapsed():.0f}s", flush=True)
+            print(f"step {step} ce {avg:.4f} heads {[round(x, 2) for x in head_avg.tolist()]} lr {lr:.2e} "
+                  f"t {clock.elapsed():.0f}s", flush=True)  # fmt: skip
     lm_steps, lm_time, lm_ce = step, clock.elapsed(), avg
-    # Medusa heads: self-distillation with the base frozen
-    add_medusa_heads(model, args.medusa_heads)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    heads = list(model.medusa_heads.parameters())
-    for p in heads:
-        p.requires_grad_(True)
-    model.train()
-    opt = torch.optim.AdamW(heads, lr=1e-3, weight_decay=0.0)
-    clock_m, step_m, agree = Clock(args.minutes * args.medusa_fraction, args.steps), 0, None
-    while not clock_m.done(step_m):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(clock_m.fraction(step_m), 1e-3)
-        idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
-        loss, agreement = medusa_distillation_loss(model, tokens[idx], context=actions[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step_m += 1
-        a = agreement.detach().float()
-        agree = a if agree is None else 0.95 * agree + 0.05 * a
-        if step_m % 25 == 0:
-            print(f"medusa step {step_m} loss {float(loss):.4f} agreement {agree.tolist()}", flush=True)
+    medusa = train_medusa_heads(model, tokens, actions, args, args.minutes * args.medusa_fraction, rng)
     model.eval()
     out = Path(args.out or PRETRAINED["ar"])
     out.mkdir(parents=True, exist_ok=True)
@@ -499,18 +533,19 @@ def train_ar(args) -> None:
         "tokenizer": "nano-dv4x8x8 (copy in tokenizer/, float16); vocabulary 8000 + <bov>",
         "data": f"{len(tokens)} simulated Franka pick-and-place episodes (train seeds {int(data['seeds'].min())}.."
         f"{int(data['seeds'].max())}), 25 frames 64x64 -> 1 + 7x8x8 = 449 tokens each",
+        "physics_data": physics_record(physics, args),
         "conditioning": "first latent frame (1 pixel frame) or two (5 frames) as the prompt; the 24x7 action "
-        "sequence as the cross-attention context (in place of T5 states, context_dim 7)",
+        "sequence as the cross-attention context (in place of T5 states, context_dim 7; all zeros for physics clips)",
         "seed": args.seed,
         "lm_steps": lm_steps,
         "lm_wall_time_s": round(lm_time, 1),
         "lm_final_cross_entropy_avg": round(lm_ce, 4),
+        "lm_objective": f"next-token CE + z-loss 1e-4 + {args.medusa_joint_weight} x sum_k 0.8^k CE(head k -> token "
+        f"t+k+1) on {args.medusa_positions} random positions a sequence (Medusa-2 joint training)",
+        "lm_final_head_cross_entropy_avg": [round(x, 3) for x in head_avg.tolist()],
         "batch": args.batch,
         "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), wd 0.1, grad clip 1.0; z-loss 1e-4",
-        "medusa_heads": args.medusa_heads,
-        "medusa_steps": step_m,
-        "medusa_wall_time_s": round(clock_m.elapsed(), 1),
-        "medusa_top1_agreement": [round(x, 3) for x in agree.tolist()] if agree is not None else None,
+        **medusa,
         "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
     }
     write_card(
@@ -525,7 +560,117 @@ def train_ar(args) -> None:
         "out = wfm.generate(video, text_embeddings=actions[None], num_input_frames=1, temperature=0)\n```",
         record,
     )
-    print(f"saved {out}: lm {lm_steps} steps, medusa {step_m} steps", flush=True)
+    print(f"saved {out}: lm {lm_steps} steps, medusa {medusa['medusa_steps']} steps", flush=True)
+
+
+def ar_prompts(tokens: torch.Tensor) -> list[torch.Tensor]:
+    """Prompts of the two shipped conditionings: ``<bov>`` + 1 latent frame (1 pixel frame) for even rows,
+    + 2 latent frames (5 pixel frames) for odd rows (64 tokens a latent frame)."""
+    return [tokens[0::2, : 1 + 64], tokens[1::2, : 1 + 128]]
+
+
+def train_medusa_heads(model, tokens, actions, args, minutes: float, rng: np.random.Generator) -> dict:
+    """Medusa heads (fine-tuned, or fresh when the model has none) by self-distillation on the base model's own
+    greedy roll-outs, base frozen.
+
+    The roll-outs (``cosmos.ar.medusa.self_distillation_sequences``) continue every training episode's first 1 or 2
+    latent frames greedily under its actions, so every generated token is the base model's argmax given the tokens
+    before it: head ``k`` at position ``t`` learns, by cross-entropy, the roll-out's token ``t + k + 1`` (exactly
+    the draft that greedy verification accepts). The frozen base runs once over the roll-outs; the heads then
+    train on its cached final hidden states. Returns the model-card fields.
+    """
+    from cosmos.ar.medusa import add_medusa_heads, self_distillation_sequences
+
+    model.eval()
+    t_roll = time.time()
+    hidden, labels = [], []
+    for part, prompts in zip((slice(0, None, 2), slice(1, None, 2)), ar_prompts(tokens)):
+        seqs = self_distillation_sequences(
+            model, prompts, tokens.shape[1] - prompts.shape[1], context=actions[part], batch_size=64
+        )
+        with torch.no_grad():
+            hidden += [model.hidden_states(seqs[i : i + 32], None, actions[part][i : i + 32])
+                       for i in range(0, len(seqs), 32)]  # fmt: skip
+        target = seqs.clone()
+        target[:, : prompts.shape[1]] = -100  # prompt tokens are data, not the base model's choices
+        labels.append(target)
+    hidden, labels = torch.cat(hidden), torch.cat(labels)  # [N, S, dim], [N, S]
+    num_heads, seq = args.medusa_heads, labels.shape[1]
+    # per position t: head k's label is the roll-out's token t + k + 1 (-100 past the end or inside the prompt)
+    targets = torch.full((num_heads, *labels.shape), -100, dtype=torch.int64)
+    for k in range(1, num_heads + 1):
+        targets[k - 1, :, : seq - k - 1] = labels[:, k + 1 :]
+    hidden, targets = hidden.flatten(0, 1), targets.flatten(1, 2)  # [N*S, dim], [K, N*S]
+    positions = (targets[0] != -100).nonzero()[:, 0]  # positions where head 1 has a label
+    rollout_seconds = time.time() - t_roll
+    print(f"greedy roll-outs + hidden states: {len(labels)} sequences, {len(positions)} positions in "
+          f"{rollout_seconds:.0f} s", flush=True)  # fmt: skip
+    if model.medusa_heads is None or model.medusa_heads.num_heads != num_heads:
+        add_medusa_heads(model, num_heads, num_layers=args.medusa_layers)  # fresh heads; else fine-tune these
+    for p in model.parameters():
+        p.requires_grad_(False)
+    heads = list(model.medusa_heads.parameters())
+    for p in heads:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(heads, lr=args.medusa_lr, weight_decay=0.0)
+    clock, step, agree = Clock(minutes, args.steps), 0, None
+    while not clock.done(step):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(clock.fraction(step), args.medusa_lr)
+        idx = positions[torch.from_numpy(rng.integers(0, len(positions), args.medusa_batch))]
+        logits = model.medusa_heads(hidden[idx][None], model.output)[:, 0].float()  # [K, P, V]
+        target = targets[:, idx]  # [K, P]
+        loss = sum(
+            torch.nn.functional.cross_entropy(logits[k], target[k], ignore_index=-100) for k in range(num_heads)
+        )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        with torch.no_grad():
+            valid = target != -100
+            a = ((logits.argmax(-1) == target) & valid).sum(-1).float() / valid.sum(-1).clamp_min(1)
+        agree = a if agree is None else 0.95 * agree + 0.05 * a
+        if step % 25 == 0:
+            print(f"medusa step {step} loss {float(loss.detach()):.4f} agreement {[round(x, 3) for x in agree.tolist()]}"
+                  f" t {clock.elapsed():.0f}s", flush=True)  # fmt: skip
+    model.eval()
+    return {
+        "medusa_heads": num_heads,
+        "medusa_layers": args.medusa_layers,
+        "medusa_data": f"{len(labels)} greedy roll-outs of the base model (self-distillation, Medusa paper "
+        f"§2.3.2) from the train episodes' first 1 or 2 latent frames and their actions; head k learns the "
+        f"roll-out's token t+k+1 by cross-entropy on the frozen base's hidden states ({rollout_seconds:.0f} s)",
+        "medusa_steps": step,
+        "medusa_batch": args.medusa_batch,
+        "medusa_wall_time_s": round(clock.elapsed(), 1),
+        "medusa_top1_agreement": [round(x, 3) for x in agree.tolist()] if agree is not None else None,
+    }
+
+
+def retrain_medusa(args) -> None:
+    """Fine-tune the shipped nano-ar's Medusa heads (fresh ones with a different ``--medusa-heads``) on greedy
+    roll-outs (``ar-medusa``): the LM and tokenizer are kept as they are."""
+    from cosmos.ar import Transformer
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out or PRETRAINED["ar"])
+    model = Transformer.from_pretrained(out / "lm", dtype=torch.float32)
+    tokenizer = load_dv_tokenizer(args)
+    data = nano_data.load_robot(args.data, "train")
+    indices = encode_all(tokenizer, data["video"], what="indices").reshape(len(data["video"]), -1)
+    vocab = int(np.prod(tokenizer.config.levels))
+    tokens = torch.cat([torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1)
+    actions = torch.from_numpy(data["actions"]).float()
+    medusa = train_medusa_heads(model, tokens, actions, args, args.minutes, rng)
+    model.save_pretrained(out / "lm", dtype=torch.float16)
+    record = json.loads((out / "training.json").read_text())
+    record.update(medusa)
+    record["medusa_command"] = "python examples/train_nano.py " + " ".join(sys.argv[1:])
+    title, body = "nano-ar", (out / "README.md").read_text().split("## Training record")[0].split("\n", 2)[2]
+    write_card(out, title, body.strip(), record)
+    print(f"saved {out / 'lm'} with {args.medusa_heads} Medusa heads", flush=True)
 
 
 def sync_tokenizers() -> None:
@@ -548,7 +693,7 @@ def sync_tokenizers() -> None:
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=[*sorted(PRETRAINED), "sync"])
+    ap.add_argument("command", choices=[*sorted(PRETRAINED), "ar-medusa", "sync"])
     ap.add_argument("--data", default="data/nano")
     ap.add_argument("--run-dir", default="data/runs")
     ap.add_argument("--out", default=None, help="output folder (default: the package's pretrained/ folder)")
@@ -560,6 +705,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=9)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--real-fraction", type=float, default=0.2,
+                    help="tokenizers: share of batches drawn from real photos and clips (examples/nano_media.py)")
+    ap.add_argument("--media", default="data/media", help="folder of box.mp4 / vtest.avi (examples/fetch_media.py)")
     ap.add_argument("--resume", action="store_true", help="tokenizers: start from the run folder's weights")
     ap.add_argument("--freeze-encoder-at", type=float, default=0.0,
                     help="tokenizers: after this many minutes export the model (the world models train on its "
@@ -570,10 +718,19 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=None)
     ap.add_argument("--blocks", type=int, default=None)
     ap.add_argument("--ema", type=float, default=0.995)
-    ap.add_argument("--medusa-heads", type=int, default=3)
+    ap.add_argument("--medusa-heads", type=int, default=4)
     ap.add_argument(
         "--medusa-fraction", type=float, default=0.2, help="share of --minutes for the Medusa heads"
     )
+    ap.add_argument("--medusa-layers", type=int, default=1, help="ResBlocks per Medusa head")
+    ap.add_argument("--physics-fraction", type=float, default=0.25,
+                    help="world models: share of batches drawn from the physics-scene clips (when generated)")
+    ap.add_argument("--medusa-lr", type=float, default=1e-3)
+    ap.add_argument("--medusa-batch", type=int, default=1024, help="roll-out positions a Medusa training step")
+    ap.add_argument("--medusa-joint-weight", type=float, default=0.2,
+                    help="ar: weight of the heads' loss while the backbone trains (Medusa-2)")
+    ap.add_argument("--medusa-positions", type=int, default=96,
+                    help="ar: random positions a sequence where the heads are scored during joint training")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.command == "sync":
@@ -588,6 +745,9 @@ def main() -> None:
         args.width, args.blocks = args.width or 128, args.blocks or 4
         wfm_tokenizer_folder.append(str(args.tokenizer or PRETRAINED["tokenizer-cv"]))
         train_diffusion(args)
+    elif args.command == "ar-medusa":
+        args.batch = args.batch or 8
+        retrain_medusa(args)
     else:
         args.lr, args.batch = args.lr or 1e-3, args.batch or 8
         args.width, args.blocks = args.width or 128, args.blocks or 4

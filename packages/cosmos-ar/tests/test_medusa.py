@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from cosmos.ar import Transformer
 from cosmos.ar.generate import generate, logits_to_probs
-from cosmos.ar.medusa import add_medusa_heads, medusa_distillation_loss, medusa_generate
+from cosmos.ar.medusa import (
+    add_medusa_heads,
+    medusa_distillation_loss,
+    medusa_generate,
+    self_distillation_sequences,
+)
 
 
 @functools.cache
@@ -93,10 +98,11 @@ def test_distillation_trains_heads_and_raises_acceptance(tiny_model, tmp_path):
         param.requires_grad_(False)
     for param in model.medusa_heads.parameters():
         param.requires_grad_(True)
-    # training data: the base model's own greedy continuations of random prompts
+    # training data: the base model's own greedy continuations of random prompts (Medusa §2.3.2)
     prompts = torch.randint(0, 32, (16, 4))
-    data, _ = generate(model, prompts, 20, temperature=0.0, progress=False)
-    data = torch.cat([prompts, data], dim=1)
+    data = self_distillation_sequences(model, prompts, 20, batch_size=5, progress=False)
+    assert data.shape == (16, 24) and torch.equal(data[:, :4], prompts)
+    assert torch.equal(data[:, 4:], generate(model, prompts, 20, temperature=0.0, progress=False)[0])
     prompt = data[:1, :4]
     _, before = medusa_generate(model, prompt, 20, temperature=0.0, progress=False)
     optimizer = torch.optim.AdamW(model.medusa_heads.parameters(), lr=3e-3)

@@ -12,6 +12,7 @@ from cosmos.ar.train import (
     TokenShards,
     TrainConfig,
     learning_rate_at,
+    medusa_joint_loss,
     next_token_loss,
     tokenize_videos,
     train,
@@ -88,3 +89,29 @@ def test_tokenize_videos_writes_a_shard(tmp_path, stand_in_tokenizer):
     dataset = TokenShards([shard])
     assert dataset.tokens.shape == (2, 1 + 3 * 4 * 6)
     assert bool((dataset.tokens[:, 0] == 64).all()) and int(dataset.tokens[:, 1:].max()) < 64
+
+
+def test_medusa_joint_loss_scores_heads_on_future_tokens_and_trains_both(tiny_model):
+    from cosmos.ar.medusa import add_medusa_heads
+
+    model = add_medusa_heads(tiny_model(seed=37), 2).train()
+    tokens = torch.randint(0, 32, (2, 24))
+    total, lm, heads = medusa_joint_loss(model, tokens, num_condition_latents=0, head_weight=0.5, z_loss_coeff=0.0)
+    _, reference_lm = next_token_loss(model, tokens, num_condition_latents=0, z_loss_coeff=0.0)
+    assert torch.allclose(lm, reference_lm, atol=1e-5)
+    # head k at position t is scored on token t + k + 1
+    hidden = model.hidden_states(tokens[:, :-1])
+    head_logits = model.medusa_heads(hidden, model.output).float()
+    for k in (1, 2):
+        expected = torch.nn.functional.cross_entropy(head_logits[k - 1, :, :-k].flatten(0, 1), tokens[:, k + 1 :].flatten())
+        assert torch.allclose(heads[k - 1], expected, atol=1e-5)
+    assert torch.allclose(total, lm + 0.5 * (0.8 * heads[0] + 0.64 * heads[1]), atol=1e-5)
+    total.backward()
+    assert model.layers[0].attention.query.weight.grad is not None  # the backbone learns from the heads too
+    assert all(p.grad is not None for p in model.medusa_heads.parameters())
+    # a random subset of positions: same loss in expectation, finite, and the draw follows the generator
+    a = medusa_joint_loss(model, tokens, head_positions=5, generator=torch.Generator().manual_seed(0))[2]
+    b = medusa_joint_loss(model, tokens, head_positions=5, generator=torch.Generator().manual_seed(0))[2]
+    assert torch.equal(a, b) and torch.isfinite(a).all()
+    with pytest.raises(ValueError, match="no Medusa heads"):
+        medusa_joint_loss(tiny_model(seed=1), tokens)

@@ -5,7 +5,13 @@ decoding, and :class:`ARWFM`, which pairs the transformer with a discrete video 
 """
 
 from .generate import DecodeStats, generate
-from .medusa import MedusaHeads, add_medusa_heads, medusa_distillation_loss, medusa_generate
+from .medusa import (
+    MedusaHeads,
+    add_medusa_heads,
+    medusa_distillation_loss,
+    medusa_generate,
+    self_distillation_sequences,
+)
 from .model import (
     PRESETS,
     KVCache,
@@ -34,5 +40,6 @@ __all__ = [
     "generate",
     "medusa_distillation_loss",
     "medusa_generate",
+    "self_distillation_sequences",
     "z_loss",
 ]

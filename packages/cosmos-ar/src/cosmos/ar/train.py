@@ -38,6 +38,7 @@ from .model import Transformer, z_loss
 __all__ = [
     "TrainConfig",
     "learning_rate_at",
+    "medusa_joint_loss",
     "next_token_loss",
     "TokenShards",
     "tokenize_videos",
@@ -122,6 +123,64 @@ def next_token_loss(
     logits = model(inputs, context=context)
     cross_entropy = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
     return cross_entropy + z_loss(logits, z_loss_coeff), cross_entropy
+
+
+def medusa_joint_loss(
+    model: Transformer,
+    tokens: Tensor,
+    *,
+    context: Tensor | None = None,
+    num_condition_latents: int = 1,
+    head_weight: float = 0.2,
+    decay: float = 0.8,
+    head_positions: int | None = None,
+    z_loss_coeff: float = 1e-4,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Joint training of the backbone and its Medusa heads ("Medusa-2", Cai et al. 2024 §2.3.1).
+
+    ``loss = CE_lm + z_loss + head_weight * sum_k decay^k * CE_k`` where head ``k`` (1-based) at position ``t``
+    is scored on the data token ``t + k + 1``; the backbone learns hidden states that also carry the lookahead the
+    heads need. Labels inside the conditioning frames are not scored (as :func:`next_token_loss`).
+
+    Args:
+        model: a :class:`Transformer` with ``medusa_heads``.
+        tokens: int64 ``[B, S]`` full sequences (``<bov>`` first for Video2World).
+        context: ``[B, L, context_dim]`` cross-attention inputs (Video2World).
+        head_positions: score the heads on this many random positions a step (the ``[K, B, P, vocab]`` head
+            logits dominate the cost for small models); all positions when None.
+        generator: CPU generator for the position draw.
+    Returns:
+        ``(total loss, LM cross-entropy, per-head cross-entropy [K])``, float32.
+    Raises:
+        ValueError: the model has no Medusa heads.
+    """
+    if model.medusa_heads is None:
+        raise ValueError("the model has no Medusa heads; call add_medusa_heads(model, K) first")
+    num_heads = model.medusa_heads.num_heads
+    inputs, labels = tokens[:, :-1], tokens[:, 1:].clone()
+    labels[:, : max(model.config.tokens_per_frame * num_condition_latents - 1, 0)] = -100
+    hidden = model.hidden_states(inputs, None, context)  # [B, S-1, dim]
+    logits = model.output(hidden)
+    lm = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+    seq = labels.shape[1]
+    positions = torch.arange(seq)
+    if head_positions is not None and head_positions < seq:
+        positions = torch.randperm(seq, generator=generator)[:head_positions].sort().values
+    head_logits = model.medusa_heads(hidden[:, positions.to(hidden.device)], model.output)  # [K, B, P, V]
+    head_ce = []
+    for k in range(1, num_heads + 1):
+        index = positions + k  # label index of token t + k + 1
+        target = torch.full((labels.shape[0], len(positions)), -100, dtype=labels.dtype, device=labels.device)
+        inside = index < seq
+        target[:, inside] = labels[:, index[inside].to(labels.device)]
+        head_ce.append(
+            F.cross_entropy(head_logits[k - 1].float().flatten(0, 1), target.flatten(), ignore_index=-100)
+        )
+    head_ce = torch.stack(head_ce)
+    weights = decay ** torch.arange(1, num_heads + 1, dtype=torch.float32, device=head_ce.device)
+    total = lm + z_loss(logits, z_loss_coeff) + head_weight * (weights * head_ce).sum()
+    return total, lm, head_ce
 
 
 class TokenShards(torch.utils.data.Dataset):
