@@ -18,6 +18,7 @@ from cosmos.ar.medusa import (
     medusa_generate,
     self_distillation_sequences,
 )
+from cosmos.core import ShapeError
 
 
 @functools.cache
@@ -103,6 +104,10 @@ def test_distillation_trains_heads_and_raises_acceptance(tiny_model, tmp_path):
     data = self_distillation_sequences(model, prompts, 20, batch_size=5, progress=False)
     assert data.shape == (16, 24) and torch.equal(data[:, :4], prompts)
     assert torch.equal(data[:, 4:], generate(model, prompts, 20, temperature=0.0, progress=False)[0])
+    with pytest.raises(ShapeError, match="prompts must be"):
+        self_distillation_sequences(model, prompts[0], 20, progress=False)
+    with pytest.raises(ShapeError, match="context has 2 rows for 16 prompts"):
+        self_distillation_sequences(model, prompts, 20, context=torch.zeros(2, 3, 8), progress=False)
     prompt = data[:1, :4]
     _, before = medusa_generate(model, prompt, 20, temperature=0.0, progress=False)
     optimizer = torch.optim.AdamW(model.medusa_heads.parameters(), lr=3e-3)

@@ -17,7 +17,7 @@ from cosmos.ar.train import (
     tokenize_videos,
     train,
 )
-from cosmos.core import write_video
+from cosmos.core import ShapeError, write_video
 
 
 def test_schedule_warmup_cosine_cooldown():
@@ -115,3 +115,7 @@ def test_medusa_joint_loss_scores_heads_on_future_tokens_and_trains_both(tiny_mo
     assert torch.equal(a, b) and torch.isfinite(a).all()
     with pytest.raises(ValueError, match="no Medusa heads"):
         medusa_joint_loss(tiny_model(seed=1), tokens)
+    with pytest.raises(ShapeError, match="too short"):
+        medusa_joint_loss(model, tokens[:, :4])
+    with pytest.raises(ShapeError, match="tokens must be"):
+        medusa_joint_loss(model, tokens.float())

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from cosmos.core import ShapeError
+
 from .generate import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_P,
@@ -195,8 +197,14 @@ def self_distillation_sequences(
     Returns:
         int64 ``[N, P + num_new_tokens]``: each prompt followed by its continuation.
     Raises:
-        ShapeError: as :func:`cosmos.ar.generate.generate`.
+        ShapeError: prompts not int ``[N, P]``, a context / context_mask with other than ``N`` rows, or as
+            :func:`cosmos.ar.generate.generate`.
     """
+    if prompts.dim() != 2 or prompts.dtype not in (torch.int64, torch.int32):
+        raise ShapeError(f"prompts must be int64 [N, P], got {tuple(prompts.shape)} {prompts.dtype}")
+    for name, value in (("context", context), ("context_mask", context_mask)):
+        if value is not None and value.shape[0] != prompts.shape[0]:
+            raise ShapeError(f"{name} has {value.shape[0]} rows for {prompts.shape[0]} prompts")
     rows = []
     starts = range(0, prompts.shape[0], batch_size)
     for i, start in enumerate(tqdm(starts, disable=not progress, desc="self-distillation roll-outs")):

@@ -154,10 +154,14 @@ def medusa_joint_loss(
         ``(total loss, LM cross-entropy, per-head cross-entropy [K])``, float32.
     Raises:
         ValueError: the model has no Medusa heads.
+        ShapeError: tokens not int ``[B, S]`` with ``S > K + 2``, ids out of range, or a bad context.
     """
     if model.medusa_heads is None:
         raise ValueError("the model has no Medusa heads; call add_medusa_heads(model, K) first")
     num_heads = model.medusa_heads.num_heads
+    model.check_inputs(tokens, None, context)
+    if tokens.shape[1] <= num_heads + 2:
+        raise ShapeError(f"sequences of {tokens.shape[1]} tokens are too short for {num_heads} Medusa heads")
     inputs, labels = tokens[:, :-1], tokens[:, 1:].clone()
     labels[:, : max(model.config.tokens_per_frame * num_condition_latents - 1, 0)] = -100
     hidden = model.hidden_states(inputs, None, context)  # [B, S-1, dim]
