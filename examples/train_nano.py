@@ -322,6 +322,16 @@ def load_physics(args) -> dict | None:
         return None
 
 
+def mixed_batch(rng, robot, physics, actions, batch: int, fraction: float):
+    """``(data, actions, is_physics)``: with probability ``fraction`` (when ``physics`` is given) a batch of physics
+    clips with all-zero actions (no robot), else a batch of robot episodes with their actions."""
+    if physics is not None and rng.uniform() < fraction:
+        idx = torch.from_numpy(rng.integers(0, len(physics), batch))
+        return physics[idx], torch.zeros_like(actions[:batch]), True
+    idx = torch.from_numpy(rng.integers(0, len(robot), batch))
+    return robot[idx], actions[idx], False
+
+
 def physics_record(physics: dict | None, args) -> str:
     if physics is None:
         return "none"
@@ -365,13 +375,8 @@ def train_diffusion(args) -> None:
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        if z_physics is not None and rng.uniform() < args.physics_fraction:  # no robot: all-zero actions
-            idx = torch.from_numpy(rng.integers(0, len(z_physics), args.batch))
-            batch = {"latent": z_physics[idx], "action": torch.zeros_like(actions[: args.batch]),
-                     "fps": nano_data.PHYSICS_FPS}  # fmt: skip
-        else:
-            idx = torch.from_numpy(rng.integers(0, len(z), args.batch))
-            batch = {"latent": z[idx], "action": actions[idx], "fps": nano_data_fps()}
+        latent, action, is_physics = mixed_batch(rng, z, z_physics, actions, args.batch, args.physics_fraction)
+        batch = {"latent": latent, "action": action, "fps": nano_data.PHYSICS_FPS if is_physics else nano_data_fps()}
         generator = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
         loss, info = training_loss(net, batch, config, generator)
         opt.zero_grad(set_to_none=True)
@@ -479,7 +484,7 @@ def train_ar(args) -> None:
         [torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1
     )  # <bov> first
     actions = torch.from_numpy(data["actions"]).float()
-    physics = load_physics(args)
+    physics, p_tokens = load_physics(args), None
     if physics is not None:
         p_indices = encode_all(tokenizer, physics["video"], what="indices").reshape(len(physics["video"]), -1)
         p_tokens = torch.cat([torch.full((len(p_indices), 1), vocab, dtype=torch.int64), p_indices], dim=1)
@@ -497,12 +502,7 @@ def train_ar(args) -> None:
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        if physics is not None and rng.uniform() < args.physics_fraction:  # no robot: all-zero actions
-            idx = torch.from_numpy(rng.integers(0, len(p_tokens), args.batch))
-            batch_tokens, context = p_tokens[idx], torch.zeros_like(actions[: args.batch])
-        else:
-            idx = torch.from_numpy(rng.integers(0, len(tokens), args.batch))
-            batch_tokens, context = tokens[idx], actions[idx]
+        batch_tokens, context, _ = mixed_batch(rng, tokens, p_tokens, actions, args.batch, args.physics_fraction)
         loss, ce, head_ce = medusa_joint_loss(
             model, batch_tokens, context=context, num_condition_latents=1, head_weight=args.medusa_joint_weight,
             head_positions=args.medusa_positions, generator=generator,
