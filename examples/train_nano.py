@@ -418,7 +418,8 @@ def train_diffusion(args) -> None:
         f"{args.blocks} blocks, width {args.width}, patch 1x2x2) on the nano-cv4x8x8 latents. Given the first "
         "frame (or first 5 frames) of a 25-frame 64x64 clip at 5 fps and the 24 robot actions "
         "(dx, dy, dz, droll, dpitch, dyaw, gripper; metres, radians, 1 = open), it predicts the rest of the clip. "
-        "Trained by this repository on simulated robot video only.\n\n"
+        "Trained by this repository on simulated robot episodes (and physics-scene clips when given; see the "
+        "training record).\n\n"
         "```python\nfrom cosmos.diffusion import DiffusionWFM\n"
         'wfm = DiffusionWFM.from_pretrained("nano-v2w-action", dtype=torch.float32)\n'
         "video = wfm.sample(text_embeddings=torch.zeros(1, 1, 8), video=first_frame, num_input_frames=1,\n"
@@ -553,9 +554,10 @@ def train_ar(args) -> None:
         "nano-ar",
         "Nano action-conditioned Video2World autoregressive model: a Llama-style Cosmos AR transformer "
         f"({args.blocks} layers, width {args.width}, 3D RoPE, QK-norm, cross-attention) over the nano-dv4x8x8 "
-        f"tokens, with {args.medusa_heads} Medusa heads trained by self-distillation (base frozen). The "
+        f"tokens, with {args.medusa_heads} Medusa heads trained jointly with the backbone (Medusa-2), then by "
+        "self-distillation on the base model's greedy roll-outs (base frozen). The "
         "cross-attention reads the episode's 24 actions (a [24, 7] 'text' context). Trained by this repository "
-        "on simulated robot video only.\n\n"
+        "on simulated robot episodes (and physics-scene clips when given; see the training record).\n\n"
         '```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained("nano-ar", dtype=torch.float32)\n'
         "out = wfm.generate(video, text_embeddings=actions[None], num_input_frames=1, temperature=0)\n```",
         record,
