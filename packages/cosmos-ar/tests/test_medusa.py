@@ -14,8 +14,10 @@ from cosmos.ar import Transformer
 from cosmos.ar.generate import generate, logits_to_probs
 from cosmos.ar.medusa import (
     add_medusa_heads,
+    chain_tree,
     medusa_distillation_loss,
     medusa_generate,
+    medusa_tree,
     self_distillation_sequences,
 )
 from cosmos.core import ShapeError
@@ -39,6 +41,133 @@ def test_greedy_medusa_equals_plain_greedy(tiny_model, seed, prompt_len, num_dra
     )
     assert torch.equal(fast, plain)
     assert stats.num_forward_passes <= num_new - 1
+
+
+def test_medusa_tree_is_best_first_and_prefix_closed():
+    # path probabilities: (0,) .6, (0, 0) .3, (1,) .2, (0, 1) .18, (1, 0) .1, ...
+    assert medusa_tree([[0.6, 0.2], [0.5, 0.3]], 4) == ((0,), (0, 0), (1,), (0, 1))
+    tree = medusa_tree([[0.5, 0.2, 0.1]] * 4, 30)
+    assert len(tree) == 30 and len(set(tree)) == 30
+    assert all(path[:-1] in tree[:i] for i, path in enumerate(tree) if len(path) > 1)
+    assert chain_tree(3) == ((0,), (0, 0), (0, 0, 0))
+    with pytest.raises(ValueError, match="num_nodes"):
+        medusa_tree([[0.5]], 0)
+
+
+def test_tree_attention_matches_sequential_decoding(tiny_model):
+    """Each node of a token tree, run in one cached forward with a tree mask, gets the logits of its own path."""
+    model = _model(tiny_model)
+    prompt = torch.tensor([[3, 1, 4, 1, 5]])
+    parents, tokens = [-1, 0, 0, 1, 1, 2, 3], [9, 2, 6, 5, 3, 5, 8]  # node 0 = the token after the prompt
+    depths = [0, 1, 1, 2, 2, 2, 3]
+    mask = torch.zeros(7, 7, dtype=torch.bool)
+    for node in range(7):
+        if node:
+            mask[node] = mask[parents[node]]
+        mask[node, node] = True
+    with torch.no_grad():
+        model.setup_cache(1, 16)
+        model.hidden_states(prompt, torch.arange(5))
+        tree_logits = model.output(
+            model.hidden_states(torch.tensor([tokens]), 5 + torch.tensor(depths), tree_mask=mask)
+        )
+        model.clear_cache()
+        for node in range(7):
+            path, walk = [], node
+            while walk >= 0:
+                path.insert(0, tokens[walk])
+                walk = parents[walk]
+            expected = model(torch.cat([prompt, torch.tensor([path])], dim=1))[0, -1]
+            torch.testing.assert_close(tree_logits[0, node], expected, rtol=0, atol=1e-10)
+
+
+def _oracle_heads(model, sequence: torch.Tensor, ranks: tuple[int, ...]):
+    """Heads that rank the true greedy continuation at ``ranks[k]`` for head ``k`` (position found from the hidden
+    state by nearest neighbour among the teacher-forced hidden states of ``sequence``)."""
+    with torch.no_grad():
+        states = model.hidden_states(sequence)[0]  # [S, dim]
+    vocab = model.config.vocab_size
+
+    def forward(hidden, base_output):
+        position = int((states - hidden[0, -1]).norm(dim=-1).argmin())
+        logits = torch.zeros(len(ranks), 1, 1, vocab, dtype=hidden.dtype)
+        for k, rank in enumerate(ranks):
+            target = (
+                position + k + 2
+            )  # head k + 1 drafts the token k + 2 after the one that produced `hidden`
+            if target < sequence.shape[1]:
+                order = [t for t in range(vocab) if t != int(sequence[0, target])]
+                order.insert(rank, int(sequence[0, target]))
+                logits[k, 0, 0, order] = torch.arange(vocab, 0, -1, dtype=hidden.dtype)
+        return logits
+
+    return forward
+
+
+def test_greedy_tree_accepts_off_first_branches_and_equals_plain(tiny_model, monkeypatch):
+    """Heads whose right answer is a second candidate: accepted nodes are not the first slots of the tree, so their
+    cached keys must be moved; the output still equals plain greedy decoding."""
+    model = _model(tiny_model)
+    prompt = torch.tensor([[2, 7, 1]])
+    num_new = model.config.seq_len - 3
+    plain, _ = generate(model, prompt, num_new, temperature=0.0, progress=False)
+    monkeypatch.setattr(
+        model.medusa_heads, "forward", _oracle_heads(model, torch.cat([prompt, plain], dim=1), (1, 1, 0))
+    )
+    tree = ((0,), (1,), (0, 0), (1, 0), (1, 1), (1, 1, 0))
+    fast, stats = medusa_generate(
+        model, prompt, num_new, temperature=0.0, tree=tree, frame_copy=0, progress=False
+    )
+    assert torch.equal(fast, plain)
+    assert stats.num_forward_passes <= 6  # 20 tokens: (1,) -> (1, 1) -> (1, 1, 0) accepted (4 a pass) but near the end
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    num_nodes=st.integers(1, 10),
+    frame_copy=st.integers(0, 14),
+    temperature=st.sampled_from([0.0, 1.0]),
+)
+def test_tree_and_frame_copy_equal_plain_decoding(tiny_model, seed, num_nodes, frame_copy, temperature):
+    model = _model(tiny_model)
+    generator = torch.Generator().manual_seed(seed)
+    prompt = torch.randint(0, 32, (2, 5), generator=generator)
+    num_new = model.config.seq_len - 5
+    accuracy = torch.rand(3, 4, generator=generator)
+    kwargs = dict(temperature=temperature, top_p=0.8, seed=seed, progress=False)
+    plain, _ = generate(model, prompt, num_new, **kwargs)
+    fast, _ = medusa_generate(
+        model, prompt, num_new, tree=medusa_tree(accuracy, num_nodes), frame_copy=frame_copy, **kwargs
+    )
+    assert torch.equal(fast, plain)
+
+
+def test_frame_copy_alone_needs_no_heads(tiny_model):
+    """tree=() decodes with the previous-frame copies only; a model whose output repeats accepts them."""
+    model = tiny_model(seed=3, dtype=torch.float64, video_latent_shape=(4, 3, 4))
+    with torch.no_grad():  # all logits 0: greedy always picks token 0; after a frame of 0s every copy is right
+        model.norm.weight.zero_()
+    prompt = torch.zeros(1, 12, dtype=torch.int64)
+    num_new = model.config.seq_len - 12
+    plain, _ = generate(model, prompt, num_new, temperature=0.0, progress=False)
+    assert not plain.any()
+    fast, stats = medusa_generate(
+        model, prompt, num_new, temperature=0.0, tree=(), frame_copy=8, progress=False
+    )
+    assert torch.equal(fast, plain)
+    assert stats.mean_accepted_length > 3.0
+    with pytest.raises(ValueError, match="no Medusa heads"):
+        medusa_generate(model, prompt, 4, progress=False)
+
+
+def test_bad_trees_are_rejected(tiny_model):
+    model = _model(tiny_model)
+    for tree in [((0, 0),), ((0,), (0, 0), (0, 0, 0), (0, 0, 0, 0)), ((-1,),)]:
+        with pytest.raises(ValueError, match="tree paths"):
+            medusa_generate(model, torch.tensor([[1]]), 4, tree=tree, progress=False)
+    with pytest.raises(ValueError, match="frame_copy"):
+        medusa_generate(model, torch.tensor([[1]]), 4, frame_copy=-1, progress=False)
 
 
 def test_sampled_medusa_equals_plain_for_a_seed(tiny_model):

@@ -10,6 +10,7 @@ the token at ``t + k + 1`` (the base output layer predicts ``t + 1``)::
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import time
 
 import torch
@@ -36,7 +37,10 @@ __all__ = [
     "add_medusa_heads",
     "medusa_distillation_loss",
     "medusa_generate",
+    "medusa_tree",
+    "chain_tree",
     "self_distillation_sequences",
+    "DEFAULT_RANK_ACCURACY",
 ]
 
 
@@ -219,6 +223,97 @@ def self_distillation_sequences(
     return torch.cat(rows)
 
 
+# Marginal accuracy of rank r (columns) of head k's candidates (rows): P(the token the base model emits k + 1
+# steps ahead is head k's r-th most likely token), measured on the shipped nano-ar heads over 16 held-out greedy
+# roll-outs (similar to the Medusa paper's Vicuna-7B heads). It only shapes the default tree (speed), never outputs.
+DEFAULT_RANK_ACCURACY = (
+    (0.57, 0.14, 0.07, 0.03, 0.03, 0.02, 0.02, 0.01),
+    (0.51, 0.14, 0.07, 0.04, 0.03, 0.02, 0.02, 0.01),
+    (0.46, 0.14, 0.08, 0.04, 0.04, 0.02, 0.02, 0.01),
+    (0.43, 0.15, 0.08, 0.04, 0.03, 0.02, 0.02, 0.01),
+)
+DEFAULT_TREE_NODES = 8
+DEFAULT_FRAME_COPY = 8
+
+
+def medusa_tree(rank_accuracy, num_nodes: int) -> tuple[tuple[int, ...], ...]:
+    """A Medusa candidate tree: the ``num_nodes`` most probable paths (Medusa paper §2.1.2, "tree attention").
+
+    A path ``(r1, .., rd)`` drafts head 1's ``r1``-th, head 2's ``r2``-th, ... candidate (0 = most likely); its
+    probability of being accepted is estimated as ``prod_k rank_accuracy[k][r_k]`` (heads independent), and paths are
+    taken best-first, so the result is prefix-closed (every path's parent is in it, before it).
+
+    Args:
+        rank_accuracy: ``[K][R]`` nested sequence (or tensor) of per-head, per-rank accuracies in ``[0, 1]``.
+        num_nodes: tree size (draft tokens verified per forward pass), ``>= 1``.
+    Returns:
+        Tuple of paths (tuples of ranks), parents before children.
+    Raises:
+        ValueError: ``num_nodes < 1`` or an empty accuracy table.
+    """
+    table = [[float(a) for a in row] for row in rank_accuracy]
+    if num_nodes < 1 or not table or not table[0]:
+        raise ValueError(f"need num_nodes >= 1 and a non-empty [K][R] accuracy table, got {num_nodes}, {table}")
+    heap = [(-acc, (rank,)) for rank, acc in enumerate(table[0])]
+    heapq.heapify(heap)
+    paths: list[tuple[int, ...]] = []
+    while heap and len(paths) < num_nodes:
+        negative, path = heapq.heappop(heap)
+        paths.append(path)
+        if len(path) < len(table):
+            for rank, acc in enumerate(table[len(path)]):
+                heapq.heappush(heap, (negative * acc, path + (rank,)))
+    return tuple(paths)
+
+
+def chain_tree(num_drafts: int) -> tuple[tuple[int, ...], ...]:
+    """The linear draft chain as a tree: heads 1 .. ``num_drafts`` each draft their most likely token."""
+    return tuple((0,) * depth for depth in range(1, num_drafts + 1))
+
+
+@dataclasses.dataclass
+class _Tree:
+    """One round's candidate trie: node 0 is the pending token; ``parents[i] < i``."""
+
+    tokens: list[int]
+    depths: list[int]
+    parents: list[int]
+    children: list[dict[int, int]]
+
+    @classmethod
+    def root(cls, token: int) -> _Tree:
+        return cls([token], [0], [-1], [{}])
+
+    def add(self, parent: int, token: int) -> int:
+        """The child of ``parent`` carrying ``token`` (merged with an existing one)."""
+        node = self.children[parent].get(token)
+        if node is None:
+            node = len(self.tokens)
+            self.tokens.append(token)
+            self.depths.append(self.depths[parent] + 1)
+            self.parents.append(parent)
+            self.children.append({})
+            self.children[parent][token] = node
+        return node
+
+    def mask(self) -> Tensor:
+        """bool ``[S, S]``: node ``i`` sees its ancestors and itself."""
+        size = len(self.tokens)
+        rows: list[list[bool]] = []
+        for node in range(size):
+            row = list(rows[self.parents[node]]) if node else [False] * size
+            row[node] = True
+            rows.append(row)
+        return torch.tensor(rows, dtype=torch.bool)
+
+    def walk(self, samples: list[int]) -> list[int]:
+        """Nodes accepted when each node's sample picks the child to move to ("sample and compare")."""
+        path, node = [], 0
+        while (node := self.children[node].get(samples[node], -1)) >= 0:
+            path.append(node)
+        return path
+
+
 @torch.inference_mode()
 def medusa_generate(
     model,
@@ -231,42 +326,68 @@ def medusa_generate(
     top_p: float | None = DEFAULT_TOP_P,
     top_k: int | None = None,
     seed: int = 0,
+    tree=None,
     num_drafts: int | None = None,
+    frame_copy: int | None = None,
     progress: bool = True,
 ) -> tuple[Tensor, DecodeStats]:
-    """Speculative decoding with the Medusa heads over a linear draft chain (spec §6.3, "sample and compare").
+    """Speculative decoding with the Medusa heads and tree attention (spec §6.3; Medusa paper §2.1.2).
 
-    Each round: the pending token ``y0`` (sampled, not yet in the cache) and the heads' argmax drafts
-    ``d1 .. dK`` (read from the hidden state that produced ``y0``) go through **one** base forward at positions
-    ``P .. P+K``. Then, in order, ``y_i`` is drawn from the base logits at position ``P+i-1`` with the user's
-    sampler; while ``y_i == d_i`` the draft is accepted; the first ``y_i`` that differs is emitted (it is a correct
-    sample from the base conditional) and becomes the next pending token; if every draft is accepted the sample at
-    ``P+K`` is. Every emitted token is thus a draw from the base model's own tempered/top-p conditional given the
+    Each round, the pending token ``y0`` (sampled, not yet in the cache) is the root of a candidate tree: the
+    heads' top candidates, read from the hidden state that produced ``y0``, arranged by ``tree`` (head ``k``'s
+    candidates at depth ``k``), plus a chain of ``frame_copy`` tokens copied from one latent frame earlier (video
+    tokens mostly repeat the previous frame's token at the same place; no parameters). The whole tree goes through
+    **one** base forward with a tree attention mask (each node sees the cache and its ancestors, at the RoPE
+    position of its depth). Then from the root: ``y`` is drawn from the node's base logits with the user's sampler;
+    if a child carries ``y`` the walk moves there (draft accepted), otherwise ``y`` is emitted and becomes the next
+    pending token. Every emitted token is thus a draw from the base model's own tempered/top-p conditional given the
     tokens before it, so the output distribution is exactly plain decoding's. Token ``j``'s noise depends only on
     ``(seed, j)`` (:func:`cosmos.ar.generate.draw_noise`), so for a seed the tokens equal :func:`generate`'s
-    (greedy: identical by construction; sampled: up to float rounding of the logits).
-
-    Rejected cache slots are simply overwritten later: positions are absolute and the position mask hides them.
+    (greedy: identical by construction; sampled: up to float rounding of the logits). The accepted nodes' keys and
+    values are then moved to the cache slots of their positions (:meth:`Transformer.move_cache`).
 
     Args:
         model: a :class:`cosmos.ar.Transformer` with ``medusa_heads``.
         prompt: int64 ``[B, P]`` (rows are decoded one after another).
         num_new_tokens: tokens to generate per row.
-        num_drafts: drafts per round (default: all heads); clamped so no position passes the end.
+        tree: candidate paths (see :func:`medusa_tree`); default ``medusa_tree(DEFAULT_RANK_ACCURACY,
+            DEFAULT_TREE_NODES)`` restricted to the model's heads.
+        num_drafts: instead of ``tree``, the linear chain of heads ``1 .. num_drafts`` (:func:`chain_tree`).
+        frame_copy: length of the previous-frame copy chain (default ``DEFAULT_FRAME_COPY``; 0 = Medusa heads
+            only); tokens are copied at a distance of the model's tokens per latent frame, at most one frame
+            deep. With ``tree=()`` the heads are not used (a model without heads decodes with the copies alone).
         Others: as :func:`cosmos.ar.generate.generate`.
     Returns:
         ``(new tokens int64 [B, num_new_tokens], DecodeStats)``; ``stats.mean_accepted_length`` = tokens per
         forward pass after the prefill (accepted drafts + 1).
     Raises:
-        ValueError: the model has no Medusa heads. ShapeError: as :func:`generate`.
+        ValueError: the model has no Medusa heads (and the tree is not empty), a tree path uses a head the model
+            does not have or lacks its parent, or ``frame_copy < 0``.
+        ShapeError: as :func:`generate`.
     """
-    if model.medusa_heads is None:
+    wants_heads = tree is None or num_drafts is not None or len(tree) > 0
+    if model.medusa_heads is None and wants_heads:
         raise ValueError(
-            "the model has no Medusa heads; load a model with num_medusa_heads > 0 or add_medusa_heads()"
+            "the model has no Medusa heads; load a model with num_medusa_heads > 0 or add_medusa_heads() "
+            "(or pass tree=() to decode with the frame-copy drafts only)"
         )
-    num_drafts = (
-        model.medusa_heads.num_heads if num_drafts is None else min(num_drafts, model.medusa_heads.num_heads)
-    )
+    num_heads = 0 if model.medusa_heads is None else model.medusa_heads.num_heads
+    if num_drafts is not None:
+        tree = chain_tree(min(num_drafts, num_heads))
+    elif tree is None:
+        tree = medusa_tree(DEFAULT_RANK_ACCURACY[:num_heads], DEFAULT_TREE_NODES)
+    tree = tuple(tuple(path) for path in tree)
+    paths = set(tree)
+    for path in tree:
+        ranks_ok = all(0 <= rank < model.config.vocab_size for rank in path)
+        if not 1 <= len(path) <= num_heads or not ranks_ok or (len(path) > 1 and path[:-1] not in paths):
+            raise ValueError(
+                f"tree paths must have 1 .. {num_heads} ranks in [0, vocab) (one per Medusa head) and their parents in the "
+                f"tree, got {path}"
+            )
+    frame_copy = DEFAULT_FRAME_COPY if frame_copy is None else frame_copy
+    if frame_copy < 0:
+        raise ValueError(f"frame_copy must be >= 0, got {frame_copy}")
     total = _check_prompt(model, prompt, num_new_tokens, context, context_mask)
     rows, passes, prefill_seconds, decode_seconds = [], 0, 0.0, 0.0
     for row in range(prompt.shape[0]):
@@ -275,7 +396,7 @@ def medusa_generate(
             context=None if context is None else context[row : row + 1],
             context_mask=None if context_mask is None else context_mask[row : row + 1],
             sampling=dict(temperature=temperature, top_p=top_p, top_k=top_k),
-            seed=seed, num_drafts=num_drafts, progress=progress,
+            seed=seed, tree=tree, frame_copy=frame_copy, progress=progress,
         )  # fmt: skip
         rows.append(tokens)
         passes += row_passes
@@ -285,11 +406,15 @@ def medusa_generate(
 
 
 def _medusa_row(
-    model, prompt, row, num_new_tokens, total, *, context, context_mask, sampling, seed, num_drafts, progress
+    model, prompt, row, num_new_tokens, total, *, context, context_mask, sampling, seed, tree, frame_copy, progress
 ):
     batch, prompt_len = prompt.shape
-    device, vocab = prompt.device, model.config.vocab_size
+    device, config = prompt.device, model.config
+    vocab = config.vocab_size
     greedy = sampling["temperature"] == 0
+    num_ranks = 1 + max((max(path) for path in tree), default=0)
+    copy_distance = config.tokens_per_frame
+    first_copy_source = int(config.has_bov)  # tokens before it (the <bov>) are not video tokens
 
     # noise of not-yet-emitted indices, kept across rounds (a rejected position's noise is reused next round)
     drawn: dict[int, Tensor] = {}
@@ -305,7 +430,9 @@ def _medusa_row(
                 drawn[index] = draw_noise(seed, index, (batch, vocab), device)[row]
         return torch.stack([drawn[index] for index in range(first, first + count)])
 
-    model.setup_cache(1, total)
+    # tree nodes take cache slots beyond the sequence: room for the largest tree, within the RoPE table
+    cache_len = min(total + len(tree) + frame_copy + 1, config.resolved_max_seq_len)
+    model.setup_cache(1, cache_len)
     try:
         start = time.perf_counter()
         hidden = model.hidden_states(
@@ -315,29 +442,55 @@ def _medusa_row(
         pending = sample(model.output(last_hidden)[0], noise(0, 1), **sampling)  # [1]
         _synchronize(device)
         prefill_seconds = time.perf_counter() - start
-        emitted = [pending]
+        sequence = prompt[row].tolist() + pending.tolist()  # every token so far; the pending one is last
         num_emitted, position, passes = 1, prompt_len, 0
         bar = tqdm(total=num_new_tokens, initial=1, disable=not progress, desc="medusa decoding", unit="tok")
         start = time.perf_counter()
         while num_emitted < num_new_tokens:
-            k = min(num_drafts, num_new_tokens - num_emitted)
-            drafts = model.medusa_heads(last_hidden, model.output)[:k, 0, -1].argmax(dim=-1)  # [k]
-            chain = torch.cat([pending, drafts])[None]  # [1, k + 1]: y0, d1 .. dk
-            hidden = model.hidden_states(chain, torch.arange(position, position + k + 1, device=device))
-            logits = model.output(hidden)[0]  # [k + 1, V]: row i predicts position + i + 1
-            samples = sample(logits, noise(num_emitted, k + 1), **sampling)  # y1 .. y(k+1)
-            accepted = int(torch.cumprod((samples[:k] == drafts).long(), dim=0).sum())  # one sync per round
-            new = samples[: accepted + 1]  # accepted drafts (== samples), then the correcting / bonus sample
-            emitted.append(new)
-            num_emitted += accepted + 1
-            position += accepted + 1
-            pending = samples[accepted : accepted + 1]
-            last_hidden = hidden[:, accepted : accepted + 1]
+            remaining = num_new_tokens - num_emitted  # deepest useful node: `remaining` drafts, then overflow
+            room = cache_len - position  # cache slots left for this round's nodes
+            candidates = (
+                model.medusa_heads(last_hidden, model.output)[:, 0, -1].topk(num_ranks, dim=-1).indices.tolist()
+                if tree
+                else []
+            )  # [K][R]
+            nodes = _Tree.root(sequence[-1])
+            path_nodes = {(): 0}
+            for path in tree:
+                if len(path) <= remaining and len(nodes.tokens) < room:
+                    path_nodes[path] = nodes.add(path_nodes[path[:-1]], candidates[len(path) - 1][path[-1]])
+            parent = 0  # the copy chain: depth d drafts the token one latent frame before position + d
+            for depth in range(1, min(frame_copy, remaining, copy_distance) + 1):
+                source = position + depth - copy_distance
+                token = sequence[source] if source >= first_copy_source else None
+                if token is None or (token not in nodes.children[parent] and len(nodes.tokens) >= room):
+                    break
+                parent = nodes.add(parent, token)
+            depths = torch.tensor(nodes.depths, device=device)
+            hidden = model.hidden_states(
+                torch.tensor([nodes.tokens], device=device), position + depths, tree_mask=nodes.mask().to(device)
+            )
+            logits = model.output(hidden)[0]  # [S, V]: node i predicts the token after it
+            step_noise = noise(num_emitted, max(nodes.depths) + 1)
+            samples = sample(logits, None if step_noise is None else step_noise[depths], **sampling).tolist()
+            accepted = nodes.walk(samples)  # one sync per round (the .tolist above)
+            last = accepted[-1] if accepted else 0
+            new = [nodes.tokens[node] for node in accepted] + [samples[last]]
+            if accepted and accepted != list(range(1, len(accepted) + 1)):
+                model.move_cache(
+                    position + torch.tensor(accepted, device=device),
+                    position + torch.arange(1, len(accepted) + 1, device=device),
+                )
+            sequence.extend(new)
+            num_emitted += len(new)
+            position += len(new)
+            last_hidden = hidden[:, last : last + 1]
             passes += 1
-            bar.update(min(accepted + 1, num_new_tokens - bar.n))
+            bar.update(min(len(new), num_new_tokens - bar.n))
         bar.close()
         _synchronize(device)
         decode_seconds = time.perf_counter() - start
     finally:
         model.clear_cache()
-    return torch.cat(emitted)[:num_new_tokens], passes, prefill_seconds, decode_seconds
+    new_tokens = torch.tensor(sequence[prompt_len : prompt_len + num_new_tokens], device=device)
+    return new_tokens, passes, prefill_seconds, decode_seconds

@@ -594,6 +594,17 @@ class Transformer(PretrainedMixin, nn.Module):
             )
         self._context_kv, self._context_mask = None, None
 
+    def move_cache(self, source: Tensor, target: Tensor) -> None:
+        """Copy the cached keys/values of slots ``source`` to slots ``target`` (int64 ``[N]`` each), every layer.
+
+        After a Medusa tree round the accepted nodes sit at their tree slots; this moves them to the slots of their
+        sequence positions (the RoPE already applied to the keys is that of the positions, so a copy suffices).
+        """
+        for layer in self.layers:
+            cache = layer.attention.kv_cache
+            for buffer in (cache.key, cache.value):
+                buffer.index_copy_(2, target, buffer.index_select(2, source))
+
     def clear_cache(self) -> None:
         """Drop the KV caches and the cached text context (back to plain causal forward passes)."""
         for layer in self.layers:
@@ -693,10 +704,17 @@ class Transformer(PretrainedMixin, nn.Module):
         input_pos: Tensor | None = None,
         context: Tensor | None = None,
         context_mask: Tensor | None = None,
+        tree_mask: Tensor | None = None,
     ) -> Tensor:
         """Final hidden state after the last RMSNorm, ``[B, S, dim]`` (what the output layer and Medusa heads read).
 
         No input validation (compile-friendly hot path); see :meth:`forward` for the arguments.
+
+        ``tree_mask`` (cache path only) runs a token *tree* instead of a chain (Medusa tree attention, Cai et al.
+        2024 §2.1.2): bool ``[S, S]``, True where token ``i`` may attend to token ``j`` (its ancestors and itself).
+        ``input_pos`` then holds the RoPE positions (the cache length plus each node's depth) and the ``S`` tokens
+        are written to the consecutive cache slots ``input_pos[0] .. input_pos[0] + S - 1``; every token also sees
+        the cache before ``input_pos[0]``. Use :meth:`move_cache` to put an accepted path's keys in place.
         """
         seq = tokens.shape[1]
         if input_pos is None:
@@ -706,7 +724,13 @@ class Transformer(PretrainedMixin, nn.Module):
             cos, sin = self.rope_cos[input_pos], self.rope_sin[input_pos]
             ape = self.ape[input_pos] if self.config.apply_abs_pos_emb else None
         cache_len = self.cache_len
-        if input_pos is not None and cache_len is not None:
+        if input_pos is not None and cache_len is not None and tree_mask is not None:
+            slots = torch.arange(cache_len, device=tokens.device)
+            input_pos = input_pos[0] + torch.arange(seq, device=tokens.device)  # cache slots of the tree nodes
+            mask = (slots < input_pos[0]).expand(seq, cache_len).clone()
+            mask[:, input_pos] = tree_mask
+            mask = mask[None, None]  # [1, 1, S, cache_len]
+        elif input_pos is not None and cache_len is not None:
             slots = torch.arange(cache_len, device=tokens.device)
             mask = (slots[None, :] <= input_pos[:, None])[None, None]  # [1, 1, S, cache_len]
         else:  # no cache: a plain causal pass (at `input_pos` rows of the tables when given)
