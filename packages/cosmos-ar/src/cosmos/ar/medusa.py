@@ -234,6 +234,7 @@ DEFAULT_RANK_ACCURACY = (
 )
 DEFAULT_TREE_NODES = 8
 DEFAULT_FRAME_COPY = 8
+COPY_RUN_FACTOR = 4  # after a round that accepted its whole copy chain: a chain this many times longer, no heads
 
 
 def medusa_tree(rank_accuracy, num_nodes: int) -> tuple[tuple[int, ...], ...]:
@@ -336,15 +337,17 @@ def medusa_generate(
     Each round, the pending token ``y0`` (sampled, not yet in the cache) is the root of a candidate tree: the
     heads' top candidates, read from the hidden state that produced ``y0``, arranged by ``tree`` (head ``k``'s
     candidates at depth ``k``), plus a chain of ``frame_copy`` tokens copied from one latent frame earlier (video
-    tokens mostly repeat the previous frame's token at the same place; no parameters). The whole tree goes through
-    **one** base forward with a tree attention mask (each node sees the cache and its ancestors, at the RoPE
-    position of its depth). Then from the root: ``y`` is drawn from the node's base logits with the user's sampler;
-    if a child carries ``y`` the walk moves there (draft accepted), otherwise ``y`` is emitted and becomes the next
-    pending token. Every emitted token is thus a draw from the base model's own tempered/top-p conditional given the
-    tokens before it, so the output distribution is exactly plain decoding's. Token ``j``'s noise depends only on
-    ``(seed, j)`` (:func:`cosmos.ar.generate.draw_noise`), so for a seed the tokens equal :func:`generate`'s
-    (greedy: identical by construction; sampled: up to float rounding of the logits). The accepted nodes' keys and
-    values are then moved to the cache slots of their positions (:meth:`Transformer.move_cache`).
+    tokens mostly repeat the previous frame's token at the same place; no parameters). After a round that accepted
+    its whole copy chain (a static stretch), the next round drafts a chain ``COPY_RUN_FACTOR`` times longer and
+    skips the heads. The whole tree goes through **one** base forward with a tree attention mask (each node sees
+    the cache and its ancestors, at the RoPE position of its depth). Then from the root: ``y`` is drawn from the
+    node's base logits with the user's sampler; if a child carries ``y`` the walk moves there (draft accepted),
+    otherwise ``y`` is emitted and becomes the next pending token. Every emitted token is thus a draw from the base
+    model's own tempered/top-p conditional given the tokens before it, so the output distribution is exactly plain
+    decoding's. Token ``j``'s noise depends only on ``(seed, j)`` (:func:`cosmos.ar.generate.draw_noise`), so for a
+    seed the tokens equal :func:`generate`'s (greedy: identical by construction; sampled: up to float rounding of
+    the logits). The accepted nodes' keys and values are then moved to the cache slots of their positions
+    (:meth:`Transformer.move_cache`).
 
     Args:
         model: a :class:`cosmos.ar.Transformer` with ``medusa_heads``.
@@ -431,7 +434,7 @@ def _medusa_row(
         return torch.stack([drawn[index] for index in range(first, first + count)])
 
     # tree nodes take cache slots beyond the sequence: room for the largest tree, within the RoPE table
-    cache_len = min(total + len(tree) + frame_copy + 1, config.resolved_max_seq_len)
+    cache_len = min(total + len(tree) + COPY_RUN_FACTOR * frame_copy + 1, config.resolved_max_seq_len)
     model.setup_cache(1, cache_len)
     try:
         start = time.perf_counter()
@@ -446,21 +449,24 @@ def _medusa_row(
         num_emitted, position, passes = 1, prompt_len, 0
         bar = tqdm(total=num_new_tokens, initial=1, disable=not progress, desc="medusa decoding", unit="tok")
         start = time.perf_counter()
+        in_copy_run = False  # the last round accepted its whole copy chain: a static stretch of video
         while num_emitted < num_new_tokens:
             remaining = num_new_tokens - num_emitted  # deepest useful node: `remaining` drafts, then overflow
             room = cache_len - position  # cache slots left for this round's nodes
+            use_heads = bool(tree) and not in_copy_run
+            copy_len = frame_copy * (COPY_RUN_FACTOR if in_copy_run else 1)
             candidates = (
                 model.medusa_heads(last_hidden, model.output)[:, 0, -1].topk(num_ranks, dim=-1).indices.tolist()
-                if tree
+                if use_heads
                 else []
             )  # [K][R]
             nodes = _Tree.root(sequence[-1])
             path_nodes = {(): 0}
-            for path in tree:
+            for path in tree if use_heads else ():
                 if len(path) <= remaining and len(nodes.tokens) < room:
                     path_nodes[path] = nodes.add(path_nodes[path[:-1]], candidates[len(path) - 1][path[-1]])
             parent = 0  # the copy chain: depth d drafts the token one latent frame before position + d
-            for depth in range(1, min(frame_copy, remaining, copy_distance) + 1):
+            for depth in range(1, min(copy_len, remaining, copy_distance) + 1):
                 source = position + depth - copy_distance
                 token = sequence[source] if source >= first_copy_source else None
                 if token is None or (token not in nodes.children[parent] and len(nodes.tokens) >= room):
@@ -475,6 +481,7 @@ def _medusa_row(
             samples = sample(logits, None if step_noise is None else step_noise[depths], **sampling).tolist()
             accepted = nodes.walk(samples)  # one sync per round (the .tolist above)
             last = accepted[-1] if accepted else 0
+            in_copy_run = parent != 0 and last == parent
             new = [nodes.tokens[node] for node in accepted] + [samples[last]]
             if accepted and accepted != list(range(1, len(accepted) + 1)):
                 model.move_cache(
