@@ -104,6 +104,23 @@ def _oracle_heads(model, sequence: torch.Tensor, ranks: tuple[int, ...]):
     return forward
 
 
+def test_move_cache_copies_slots_and_rejects_bad_input(tiny_model):
+    model = _model(tiny_model)
+    with pytest.raises(ShapeError, match="setup_cache"):
+        model.move_cache(torch.tensor([3]), torch.tensor([1]))
+    model.setup_cache(1, 8)
+    with torch.no_grad():
+        model.hidden_states(torch.tensor([[1, 2, 3, 4, 5]]), torch.arange(5))
+        model.move_cache(torch.tensor([3, 4]), torch.tensor([6, 7]))
+        for layer in model.layers:
+            torch.testing.assert_close(
+                layer.attention.kv_cache.key[:, :, 6:8], layer.attention.kv_cache.key[:, :, 3:5]
+            )
+    with pytest.raises(ShapeError, match="one length"):
+        model.move_cache(torch.tensor([3, 4]), torch.tensor([1]))
+    model.clear_cache()
+
+
 def test_greedy_tree_accepts_off_first_branches_and_equals_plain(tiny_model, monkeypatch):
     """Heads whose right answer is a second candidate: accepted nodes are not the first slots of the tree, so their
     cached keys must be moved; the output still equals plain greedy decoding."""
@@ -119,7 +136,9 @@ def test_greedy_tree_accepts_off_first_branches_and_equals_plain(tiny_model, mon
         model, prompt, num_new, temperature=0.0, tree=tree, frame_copy=0, progress=False
     )
     assert torch.equal(fast, plain)
-    assert stats.num_forward_passes <= 6  # 20 tokens: (1,) -> (1, 1) -> (1, 1, 0) accepted (4 a pass) but near the end
+    assert (
+        stats.num_forward_passes <= 6
+    )  # 20 tokens: (1,) -> (1, 1) -> (1, 1, 0) accepted (4 a pass) but near the end
 
 
 @settings(max_examples=10, deadline=None)
@@ -146,7 +165,9 @@ def test_tree_and_frame_copy_equal_plain_decoding(tiny_model, seed, num_nodes, f
 def test_frame_copy_alone_needs_no_heads(tiny_model):
     """tree=() decodes with the previous-frame copies only; a model whose output repeats accepts them."""
     model = tiny_model(seed=3, dtype=torch.float64, video_latent_shape=(4, 3, 4))
-    with torch.no_grad():  # all logits 0: greedy always picks token 0; after a frame of 0s every copy is right
+    with (
+        torch.no_grad()
+    ):  # all logits 0: greedy always picks token 0; after a frame of 0s every copy is right
         model.norm.weight.zero_()
     prompt = torch.zeros(1, 12, dtype=torch.int64)
     num_new = model.config.seq_len - 12

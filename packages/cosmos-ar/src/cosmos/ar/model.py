@@ -599,7 +599,17 @@ class Transformer(PretrainedMixin, nn.Module):
 
         After a Medusa tree round the accepted nodes sit at their tree slots; this moves them to the slots of their
         sequence positions (the RoPE already applied to the keys is that of the positions, so a copy suffices).
+
+        Raises:
+            ShapeError: no KV cache is set up, or ``source`` / ``target`` are not 1-D integer tensors of one length.
         """
+        if self.cache_len is None:
+            raise ShapeError("move_cache needs a KV cache: call setup_cache(batch_size) first")
+        if source.dim() != 1 or source.shape != target.shape or source.is_floating_point() or target.is_floating_point():
+            raise ShapeError(
+                f"source and target must be integer [N] slot indices of one length, got {tuple(source.shape)} "
+                f"{source.dtype} and {tuple(target.shape)} {target.dtype}"
+            )
         for layer in self.layers:
             cache = layer.attention.kv_cache
             for buffer in (cache.key, cache.value):
@@ -724,15 +734,15 @@ class Transformer(PretrainedMixin, nn.Module):
             cos, sin = self.rope_cos[input_pos], self.rope_sin[input_pos]
             ape = self.ape[input_pos] if self.config.apply_abs_pos_emb else None
         cache_len = self.cache_len
-        if input_pos is not None and cache_len is not None and tree_mask is not None:
+        if input_pos is not None and cache_len is not None:
             slots = torch.arange(cache_len, device=tokens.device)
-            input_pos = input_pos[0] + torch.arange(seq, device=tokens.device)  # cache slots of the tree nodes
-            mask = (slots < input_pos[0]).expand(seq, cache_len).clone()
-            mask[:, input_pos] = tree_mask
-            mask = mask[None, None]  # [1, 1, S, cache_len]
-        elif input_pos is not None and cache_len is not None:
-            slots = torch.arange(cache_len, device=tokens.device)
-            mask = (slots[None, :] <= input_pos[:, None])[None, None]  # [1, 1, S, cache_len]
+            if tree_mask is None:
+                mask = (slots[None, :] <= input_pos[:, None])[None, None]  # [1, 1, S, cache_len]
+            else:
+                input_pos = input_pos[0] + torch.arange(seq, device=tokens.device)  # cache slots of the tree nodes
+                mask = (slots < input_pos[0]).expand(seq, cache_len).clone()
+                mask[:, input_pos] = tree_mask
+                mask = mask[None, None]  # [1, 1, S, cache_len]
         else:  # no cache: a plain causal pass (at `input_pos` rows of the tables when given)
             input_pos, mask = None, None
         context_kv, context_mask = self._context(context, context_mask, cache=input_pos is not None)
