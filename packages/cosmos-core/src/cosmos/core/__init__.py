@@ -2,7 +2,8 @@
 
 Tensor types and the tokenizer protocol (``Latent``, ``TokenGrid``, ``VideoTokenizer``), weights
 (``PretrainedMixin``, ``StateDictAdapter``, checkpoint readers), video I/O with PyAV, PSNR/SSIM,
-attention dispatch and device-independent seeding. See design.md sections 2 and 3.
+attention dispatch, device-independent seeding and the world-model contract (``WorldModel``,
+``WorldState``, ``Rollout``). See design.md sections 2 and 3.
 """
 
 from cosmos.core.attention import ATTENTION_BACKENDS, attention
@@ -31,6 +32,7 @@ from cosmos.core.video import (
     video_to_frames,
     write_video,
 )
+from cosmos.core.world_model import Rollout, WorldModel, WorldState, check_actions, check_context
 
 __version__ = "0.1.0"
 
@@ -45,10 +47,15 @@ __all__ = [
     "PretrainedMixin",
     "ShapeError",
     "StateDictAdapter",
+    "Rollout",
     "TokenGrid",
     "VideoTokenizer",
+    "WorldModel",
+    "WorldState",
     "attention",
     "center_crop_video",
+    "check_actions",
+    "check_context",
     "check_state_dict",
     "check_video",
     "config_from_dict",
