@@ -20,6 +20,7 @@ from cosmos.core.errors import CheckpointError, CosmosError, GatedRepoError, Sha
 from cosmos.core.hub import hub_offline, resolve_pretrained
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
+from cosmos.core.rollout import ChunkedWorldModel, concat_states
 from cosmos.core.safety import GuardrailBlocked, GuardrailLike, guard_text, guard_video, resolve_guardrail
 from cosmos.core.seeding import make_generator, randn
 from cosmos.core.types import Latent, TokenGrid, VideoTokenizer, check_video
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ATTENTION_BACKENDS",
     "CheckpointError",
+    "ChunkedWorldModel",
     "CosmosError",
     "GatedRepoError",
     "GuardrailBlocked",
@@ -58,6 +60,7 @@ __all__ = [
     "check_context",
     "check_state_dict",
     "check_video",
+    "concat_states",
     "config_from_dict",
     "config_to_dict",
     "frames_to_video",

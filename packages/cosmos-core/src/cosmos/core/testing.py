@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 
 from cosmos.core.checkpoint import load_safetensors
+from cosmos.core.rollout import ChunkedWorldModel
+from cosmos.core.types import Latent
 
 __all__ = [
     "assert_close",
@@ -23,6 +25,8 @@ __all__ = [
     "load_fixture_tensors",
     "load_fixture_json",
     "tiny_t5_encoder",
+    "PackingTokenizer",
+    "DriftWorldModel",
 ]
 
 
@@ -124,7 +128,99 @@ def tiny_t5_encoder(folder: str | os.PathLike, *, max_length: int = 24, d_model:
         hard_vocab_limit=False,
     )
     tokenizer = transformers.T5TokenizerFast(vocab_file=str(folder / "spm.model"), extra_ids=0)
-    config = transformers.T5Config(vocab_size=len(tokenizer), d_model=d_model, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    config = transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=d_model, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+    )
     torch.manual_seed(seed)
     model = transformers.T5EncoderModel(config).eval()
     return T5TextEncoder(model, tokenizer, max_length=max_length)
+
+
+class PackingTokenizer:
+    """An exactly invertible toy causal video tokenizer for tests (temporal compression ``t``, spatial 1).
+
+    Latent frame 0 holds pixel frame 0 (repeated ``t`` times along channels), latent frame ``j >= 1`` holds
+    frames ``t(j-1)+1 .. tj`` stacked along channels: ``[B, 3, 1 + k t, H, W] -> Latent [B, 3 t, 1 + k, H, W]``.
+    """
+
+    spatial_compression = 1
+
+    def __init__(self, temporal_compression: int = 4) -> None:
+        self.temporal_compression = temporal_compression
+        self.latent_channels = 3 * temporal_compression
+
+    def valid_num_frames(self, num_frames: int) -> bool:
+        return num_frames >= 1 and (num_frames - 1) % self.temporal_compression == 0
+
+    def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
+        return 1 + (num_frames - 1) // self.temporal_compression, height, width
+
+    def encode(self, video: torch.Tensor) -> Latent:
+        t = self.temporal_compression
+        batch, channels, frames, height, width = video.shape
+        if not self.valid_num_frames(frames):
+            raise ValueError(f"{frames} frames is not 1 + k * {t}")
+        first = video[:, :, :1].repeat(1, t, 1, 1, 1)  # [B, 3t, 1, H, W]
+        rest = video[:, :, 1:].reshape(batch, channels, -1, t, height, width)  # [B, 3, k, t, H, W]
+        rest = rest.permute(0, 3, 1, 2, 4, 5).reshape(batch, channels * t, -1, height, width)
+        return Latent(torch.cat([first, rest], dim=2), t, 1, tokenizer_name="packing")
+
+    def decode(self, latent) -> torch.Tensor:
+        z = latent.z if hasattr(latent, "z") else latent
+        t = self.temporal_compression
+        batch, packed, frames, height, width = z.shape
+        first = z[:, :3, :1]
+        rest = z[:, :, 1:].reshape(batch, t, 3, frames - 1, height, width).permute(0, 2, 3, 1, 4, 5)
+        return torch.cat([first, rest.reshape(batch, 3, -1, height, width)], dim=2)
+
+
+class DriftWorldModel(ChunkedWorldModel):
+    """A toy action-conditioned :class:`cosmos.core.WorldModel` with exact dynamics, for tests of roll-outs,
+    planners and evaluators: every predicted frame is the previous frame plus ``0.01 * sum(action)`` (clamped to
+    [-1, 1]), so the truth of any roll-out is known. Built on :class:`cosmos.core.ChunkedWorldModel` over a
+    :class:`PackingTokenizer`; ``calls`` counts ``generate_chunk`` calls and ``rows`` their largest batch.
+    """
+
+    def __init__(
+        self,
+        *,
+        resolution: tuple[int, int] = (4, 4),
+        action_dim: int = 2,
+        context_frames: tuple[int, ...] = (1, 5),
+        chunk_frames: int = 9,
+        temporal_compression: int = 4,
+        max_condition_frames: int | None = None,
+    ) -> None:
+        self.tokenizer = PackingTokenizer(temporal_compression)
+        self.fps = 5.0
+        self.resolution = resolution
+        self.action_dim = action_dim
+        self.context_frames = context_frames
+        self.chunk_frames = chunk_frames
+        self.max_condition_frames = (
+            max(context_frames) if max_condition_frames is None else max_condition_frames
+        )
+        self.calls = 0
+        self.rows = 0
+
+    @staticmethod
+    def step(frame: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """The exact dynamics: ``frame [B, 3, H, W]``, ``action [B, A]`` -> the next frame."""
+        return (frame + 0.01 * action.sum(-1)[:, None, None, None]).clamp(-1, 1)
+
+    def encode_frames(self, video: torch.Tensor):
+        return self.tokenizer.encode(video)
+
+    def decode_chunk(self, chunk) -> torch.Tensor:
+        return self.tokenizer.decode(chunk)
+
+    def generate_chunk(self, prompt, prompt_frames, actions, num_frames, seed, **options):
+        self.calls += 1
+        self.rows = max(self.rows, prompt.z.shape[0])
+        video = self.tokenizer.decode(prompt)[:, :, :prompt_frames]
+        frames = [video[:, :, k] for k in range(prompt_frames)]
+        total = self.chunk_frames
+        for k in range(prompt_frames, total):
+            action = actions[:, k - 1] if actions is not None else torch.zeros(video.shape[0], 1)
+            frames.append(self.step(frames[-1], action))
+        return self.tokenizer.encode(torch.stack(frames, dim=2))
