@@ -49,12 +49,12 @@ def test_rollout_past_one_clip_is_exact(steps, context_frames, chunk_frames, bat
     model = DriftWorldModel(chunk_frames=chunk_frames)
     video = context(batch, context_frames)
     actions = torch.randn(batch, steps, 2, generator=torch.Generator().manual_seed(steps))
-    out = model.rollout(video, actions)
+    out = model.rollout(video, actions, guardrail=None)
     assert out.video.shape == (batch, 3, context_frames + steps, 4, 4)
     assert out.num_context_frames == context_frames
     assert out.states.num_frames == context_frames + steps
     torch.testing.assert_close(out.video, truth(model, video, actions), atol=1e-6, rtol=0)
-    assert set(out.timings) == {"encode", "predict", "decode"}
+    assert set(out.timings) == {"encode", "predict", "decode", "guardrail"}
 
 
 def test_chunk_bookkeeping():
@@ -115,7 +115,7 @@ def test_context_and_action_errors():
     with pytest.raises(ShapeError, match="action-conditioned"):
         model.rollout(context(1, 1))
     with pytest.raises(ShapeError, match="takes no text"):
-        model.rollout(context(1, 1), torch.zeros(1, 4, 2), text="a robot")
+        model.rollout(context(1, 1), torch.zeros(1, 4, 2), text="a robot", guardrail=None)
     with pytest.raises(ShapeError, match="values must lie"):
         model.rollout(context(1, 1) * 3, torch.zeros(1, 4, 2))
     state = model.encode_context(context(2, 1))

@@ -17,7 +17,7 @@ from cosmos.core.checkpoint import (
 )
 from cosmos.core.config import config_from_dict, config_to_dict
 from cosmos.core.errors import CheckpointError, CosmosError, GatedRepoError, ShapeError
-from cosmos.core.hub import hub_offline, resolve_pretrained
+from cosmos.core.hub import hub_offline, resolve_pretrained, resolve_relative
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
 from cosmos.core.rollout import ChunkedWorldModel, concat_states
@@ -78,6 +78,7 @@ __all__ = [
     "resize_video",
     "resolve_guardrail",
     "resolve_pretrained",
+    "resolve_relative",
     "save_contact_sheet",
     "save_safetensors_sharded",
     "ssim",

@@ -17,7 +17,7 @@ from huggingface_hub import snapshot_download
 
 from cosmos.core.errors import CheckpointError, GatedRepoError
 
-__all__ = ["resolve_pretrained", "hub_offline"]
+__all__ = ["resolve_pretrained", "resolve_relative", "hub_offline"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -26,6 +26,13 @@ _TRUE = {"1", "true", "yes", "on"}
 def hub_offline() -> bool:
     """Whether ``HF_HUB_OFFLINE`` is set to a true value (read now, not at import)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def resolve_relative(reference: str, base: str | os.PathLike) -> str:
+    """How one saved model names another (e.g. a world model its tokenizer): a folder relative to ``base`` when
+    one exists there, else ``reference`` unchanged (a shipped short name or Hub id for ``from_pretrained``)."""
+    candidate = Path(base) / reference
+    return str(candidate) if candidate.is_dir() else reference
 
 
 def _shipped(shipped_root: str, name: str) -> Path | None:
@@ -87,7 +94,9 @@ def resolve_pretrained(
             "to a token of that account"
         ) from error
     except hf_errors.RepositoryNotFoundError as error:
-        raise CheckpointError(f"no folder {path} and no Hub repository {text!r} (or it is private: set HF_TOKEN)") from error
+        raise CheckpointError(
+            f"no folder {path} and no Hub repository {text!r} (or it is private: set HF_TOKEN)"
+        ) from error
     except hf_errors.RevisionNotFoundError as error:
         raise CheckpointError(f"Hub repository {text!r} has no revision {revision!r}") from error
     except hf_errors.LocalEntryNotFoundError as error:

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from cosmos.core.errors import ShapeError
+from cosmos.core.safety import guard_text, guard_video, resolve_guardrail
 from cosmos.core.types import Latent, TokenGrid
 from cosmos.core.world_model import Rollout, WorldState, check_actions, check_context
 
@@ -67,6 +68,14 @@ class ChunkedWorldModel:
         **options: Any,
     ) -> Chunk:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def text_options(self, text: str | Sequence[str]) -> dict[str, Any]:
+        """Sampler options that condition on ``text`` (models with a text encoder override this).
+
+        Raises:
+            ShapeError: this model takes no text.
+        """
+        raise ShapeError(f"{type(self).__name__} takes no text here: drop text=")
 
     @property
     def continuation_frames(self) -> int:
@@ -166,6 +175,7 @@ class ChunkedWorldModel:
         text: str | Sequence[str] | None = None,
         seed: int | None = None,
         max_batch: int | None = None,
+        guardrail: Any = "auto",
         **options: Any,
     ) -> Rollout:
         """Predict ``N`` frames after the context ``video [B, 3, T0, H, W]`` (``N`` may exceed one clip).
@@ -174,22 +184,33 @@ class ChunkedWorldModel:
             video: float ``[B, 3, T0, H, W]`` in [-1, 1] at :attr:`resolution`, ``T0`` in :attr:`context_frames`.
             actions: ``[B, N, action_dim]`` (or ``[N, action_dim]``), the action of each predicted transition.
             num_frames: ``N`` (default: the number of actions; required for a model without actions).
-            text: a prompt; only for models that take text (others raise ShapeError).
+            text: a prompt (or one per row); only for models that take text (others raise ShapeError). The
+                pre-guard checks it before any model runs.
             seed, max_batch, options: as in :meth:`predict`.
+            guardrail: ``"auto"``, ``None`` (explicit, logged opt-out) or a guardrail object
+                (:mod:`cosmos.core.safety`): the prompt is checked first, the predicted video last.
 
         Returns:
             :class:`Rollout`: ``video`` float32 ``[B, 3, T0 + N, H, W]`` (the given context, then the prediction),
-            ``states``, ``timings`` (seconds: ``encode``, ``predict``, ``decode``).
+            ``states``, ``timings`` (seconds: ``encode``, ``predict``, ``decode``, ``guardrail``).
 
         Raises:
             ShapeError: a bad context (:func:`cosmos.core.check_context`), bad actions, text for a model without
                 text, an action count other than ``num_frames``.
+            GuardrailBlocked: the guardrail blocked the prompt or the predicted video.
         """
-        if text is not None:
-            raise ShapeError(f"{type(self).__name__} takes no text: drop text=")
         check_context(video, resolution=self.resolution, context_frames=self.context_frames)
         check_actions(actions, action_dim=self.action_dim, num_frames=num_frames)
+        guard = resolve_guardrail(
+            guardrail, nvidia_checkpoint=bool(getattr(self, "nvidia_checkpoint", False))
+        )
         timings: dict[str, float] = {}
+        if text is not None:
+            prompts = [text] if isinstance(text, str) else list(text)
+            guard_text(guard, prompts)
+            start = time.perf_counter()
+            options = {**options, **self.text_options(prompts)}
+            timings["text"] = time.perf_counter() - start
         start = time.perf_counter()
         state = self.encode_context(video)
         timings["encode"] = time.perf_counter() - start
@@ -201,6 +222,9 @@ class ChunkedWorldModel:
         timings["decode"] = time.perf_counter() - start
         context = video.float().cpu().expand(state.batch_size, -1, -1, -1, -1)
         out = torch.cat([context, predicted[:, :, video.shape[2] :]], dim=2)
+        start = time.perf_counter()
+        out = guard_video(guard, out)
+        timings["guardrail"] = time.perf_counter() - start
         return Rollout(out, state, timings, num_context_frames=video.shape[2])
 
     # ------------------------------------------------------------------ bookkeeping

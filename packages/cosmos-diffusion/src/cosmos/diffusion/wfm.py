@@ -21,9 +21,11 @@ from torch import Tensor, nn
 
 from cosmos.core import (
     CheckpointError,
+    ChunkedWorldModel,
     Latent,
     ShapeError,
     VideoTokenizer,
+    WorldState,
     check_video,
     guard_text,
     guard_video,
@@ -47,6 +49,19 @@ DEFAULT_NEGATIVE_PROMPT = (
 
 WFM_CONFIG_NAME = "wfm.json"
 
+ROLLOUT_DEFAULTS: dict[str, Any] = {
+    "fps": 24.0,
+    "resolution": (704, 1280),
+    "chunk_frames": 121,
+    "context_frames": (1, 9),
+}
+"""World-model settings of a folder without them (NVIDIA's Video2World release: 121 frames of 704x1280 at 24 fps,
+conditioned on 1 or 9 frames; spec §9); ours record them in ``wfm.json``."""
+
+ROLLOUT_STEPS = 10
+"""Default sampler steps of :meth:`DiffusionWFM.rollout` / :meth:`DiffusionWFM.predict` (RES-2ab; the
+quality-vs-steps table in docs/diffusion.md: the fast setting for roll-outs and planning)."""
+
 
 def initial_noise(seed: int, shape: Sequence[int]) -> Tensor:
     """Standard normal noise ``[*shape]`` float32 from ``numpy.random.RandomState(seed)`` (spec §8.1).
@@ -57,8 +72,12 @@ def initial_noise(seed: int, shape: Sequence[int]) -> Tensor:
     return torch.from_numpy(np.random.RandomState(seed).standard_normal(tuple(shape)).astype(np.float32))
 
 
-class DiffusionWFM(nn.Module):
-    """Cosmos diffusion world foundation model.
+class DiffusionWFM(ChunkedWorldModel, nn.Module):
+    """Cosmos diffusion world foundation model; a :class:`cosmos.core.WorldModel`.
+
+    Roll-outs (``rollout``, ``encode_context`` / ``predict`` / ``decode``, from
+    :class:`cosmos.core.ChunkedWorldModel`) condition each chunk on the latent frames of its context (Video2World,
+    spec §9) and the chunk's actions, and continue past one clip from the last ``max(context_frames)`` frames.
 
     Args:
         tokenizer: any :class:`cosmos.core.VideoTokenizer` with a continuous latent of
@@ -70,6 +89,14 @@ class DiffusionWFM(nn.Module):
             (``cosmos.tokenizer.LatentStatistics``, from ``mean_std.pt``); defaults to the tokenizer's
             ``latent_statistics`` attribute when it has one, else latents are used as the tokenizer returns them.
         sigma_data: EDM data standard deviation (0.5).
+        fps, resolution, chunk_frames, context_frames: the world-model settings (:class:`cosmos.core.WorldModel`):
+            training frame rate, ``(H, W)``, pixel frames of one clip, allowed context lengths.
+        tokenizer_name: how the saved folder names its tokenizer (a shipped name, Hub id or relative path).
+
+    Raises:
+        TypeError: ``tokenizer`` does not satisfy the protocol.
+        ShapeError: the tokenizer's latent channels differ from the DiT's, or the settings do not fit the
+            tokenizer (a clip or context length it cannot encode, a resolution not divisible by its compression).
     """
 
     def __init__(
@@ -80,6 +107,11 @@ class DiffusionWFM(nn.Module):
         text_encoder: Any = None,
         latent_statistics: Any = None,
         sigma_data: float = SIGMA_DATA,
+        fps: float = ROLLOUT_DEFAULTS["fps"],
+        resolution: Sequence[int] = ROLLOUT_DEFAULTS["resolution"],
+        chunk_frames: int = ROLLOUT_DEFAULTS["chunk_frames"],
+        context_frames: Sequence[int] = ROLLOUT_DEFAULTS["context_frames"],
+        tokenizer_name: str | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(tokenizer, VideoTokenizer):
@@ -98,6 +130,12 @@ class DiffusionWFM(nn.Module):
             latent_statistics = getattr(tokenizer, "latent_statistics", None)
         self.latent_statistics = latent_statistics
         self.sigma_data = sigma_data
+        self.fps = float(fps)
+        self.resolution = (int(resolution[0]), int(resolution[1]))
+        self.chunk_frames = int(chunk_frames)
+        self.context_frames = tuple(int(k) for k in context_frames)
+        self.tokenizer_name = tokenizer_name
+        _check_rollout_settings(self)
         self.timings: dict[str, float] = {}
         # True when loaded from NVIDIA's or the diffusers release: its licence requires the full guardrail
         self.nvidia_checkpoint = False
@@ -111,26 +149,16 @@ class DiffusionWFM(nn.Module):
 
     def encode(self, video: Tensor) -> Tensor:
         """Video ``[B, 3, T, H, W]`` in [-1, 1] -> model latent ``[B, C, T', H', W']`` float32 (normalised, spec §2)."""
-        encoded = self.tokenizer.encode(video)
-        z = encoded.z if isinstance(encoded, Latent) else getattr(encoded, "z", encoded)
-        if not isinstance(z, Tensor) or not z.is_floating_point():
-            raise TypeError("the diffusion WFM needs a continuous tokenizer (encode must return a Latent)")
-        z = z.float()
-        if self.latent_statistics is not None:
-            z = self.latent_statistics.normalize(z, self.sigma_data)
-        return z
+        return self.encode_latent(self.encode_frames(video).z)
 
-    def decode(self, latent: Tensor) -> Tensor:
-        """Model latent ``[B, C, T', H', W']`` -> video ``[B, 3, T, H, W]`` float32 in [-1, 1]."""
-        z = latent.float()
-        if self.latent_statistics is not None:
-            z = self.latent_statistics.denormalize(z, self.sigma_data)
-        wrapped = Latent(
-            z,
-            temporal_compression=self.tokenizer.temporal_compression,
-            spatial_compression=self.tokenizer.spatial_compression,
-        )
-        return self.tokenizer.decode(wrapped).float().clamp(-1, 1)
+    def decode(self, latent: Tensor | WorldState) -> Tensor:
+        """Model latent ``[B, C, T', H', W']`` -> video ``[B, 3, T, H, W]`` float32 in [-1, 1].
+
+        A :class:`cosmos.core.WorldState` (the world-model contract) decodes every chunk of the roll-out.
+        """
+        if isinstance(latent, WorldState):
+            return ChunkedWorldModel.decode(self, latent)
+        return self.decode_chunk(self.decode_latent(latent))
 
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int, int]:
         """``(C, T', H', W')`` of the latent for a clip; checks the tokenizer and the DiT patch size.
@@ -155,6 +183,110 @@ class DiffusionWFM(nn.Module):
                 f"DiT patch size {self.net.config.patch_size}: use height/width multiples of {compression * p_h}"
             )
         return self.net.config.latent_channels, frames, lat_h, lat_w
+
+    # ------------------------------------------------------------------------------------------
+    # the world-model contract (cosmos.core.WorldModel through ChunkedWorldModel)
+    # ------------------------------------------------------------------------------------------
+    @property
+    def action_dim(self) -> int:
+        """Components of one action (0 without action conditioning)."""
+        return self.net.config.action_dim
+
+    @property
+    def max_condition_frames(self) -> int:
+        """A chunk holding at most this many frames is completed in place (the trained context lengths)."""
+        return max(self.context_frames)
+
+    def encode_frames(self, video: Tensor) -> Latent:
+        """Pixel frames ``[B, 3, T, H, W]`` (``T`` valid for the tokenizer) -> the tokenizer's :class:`Latent`."""
+        encoded = self.tokenizer.encode(video.to(self.device))
+        if not isinstance(encoded, Latent):
+            raise TypeError("the diffusion WFM needs a continuous tokenizer (encode must return a Latent)")
+        return encoded.replace(z=encoded.z.float())
+
+    def decode_chunk(self, chunk: Latent) -> Tensor:
+        """A tokenizer :class:`Latent` -> float32 video ``[B, 3, T, H, W]`` in [-1, 1]."""
+        return self.tokenizer.decode(chunk).float().clamp(-1, 1)
+
+    def text_options(self, text: Sequence[str]) -> dict[str, Any]:
+        """``text_embeddings`` of the prompts from the text encoder (roll-outs with ``text=``).
+
+        Raises:
+            ShapeError: the model has no text encoder.
+        """
+        if self.text_encoder is None:
+            raise ShapeError("this DiffusionWFM has no text encoder: pass text_embeddings= instead of text=")
+        return {"text_embeddings": self.text_encoder.encode(list(text)).float()}
+
+    def generate_chunk(
+        self,
+        prompt: Latent,
+        prompt_frames: int,
+        actions: Tensor | None,
+        num_frames: int,
+        seed: int,
+        *,
+        num_steps: int = ROLLOUT_STEPS,
+        sampler: str = "res2ab",
+        guidance: float = 0.0,
+        text_embeddings: Tensor | None = None,
+        progress: bool = False,
+    ) -> Latent:
+        """One Video2World clip of ``chunk_frames`` frames whose first latent frames are ``prompt`` (spec §9).
+
+        Args:
+            prompt: tokenizer latent ``[B, C, K, H', W']`` of the chunk's first ``prompt_frames`` pixel frames.
+            actions: ``[B, chunk_frames - 1, action_dim]`` or ``None``.
+            num_frames: frames the caller keeps (the whole clip is always sampled).
+            seed: every row uses the noise of this seed (:func:`initial_noise`), so candidates share it.
+            num_steps, sampler, guidance: as in :meth:`sample` (roll-out defaults: 10 RES-2ab steps, no guidance).
+            text_embeddings: ``[B|1, S, C_text]``; default all zeros (action-conditioned models).
+
+        Returns:
+            the tokenizer :class:`Latent` ``[B, C, T', H', W']`` of the whole clip.
+        """
+        batch = prompt.z.shape[0]
+        channels, lat_t, lat_h, lat_w = self.latent_shape(self.chunk_frames, *self.resolution)
+        device = self.device
+        condition = self.encode_latent(prompt.z.to(device))
+        count = condition.shape[2]
+        condition = torch.cat(
+            [condition, condition.new_zeros(batch, channels, lat_t - count, lat_h, lat_w)], 2
+        )
+        if text_embeddings is None:
+            text_embeddings = torch.zeros(batch, 1, self.net.config.crossattn_channels)
+        text_embeddings = text_embeddings.float().to(device).expand(batch, -1, -1)
+        noise = initial_noise(seed, (channels, lat_t, lat_h, lat_w)).to(device).expand(batch, -1, -1, -1, -1)
+        cond = Conditioning(
+            text_embeddings,
+            fps=self.fps,
+            action=None if actions is None else actions.float().to(device),
+            condition_latent=condition,
+            num_condition_frames=torch.full((batch,), count, dtype=torch.int64, device=device),
+            augment_noise=noise,
+        )
+        uncond = cond.replace(crossattn_emb=torch.zeros_like(text_embeddings))
+        latent = self._run_sampler(cond, uncond, guidance, noise, sampler, num_steps, progress, None)
+        return self.decode_latent(latent)
+
+    def encode_latent(self, z: Tensor) -> Tensor:
+        """Tokenizer latent -> model latent (normalised with the latent statistics when set; spec §2)."""
+        z = z.float()
+        if self.latent_statistics is not None:
+            z = self.latent_statistics.normalize(z, self.sigma_data)
+        return z
+
+    def decode_latent(self, latent: Tensor) -> Latent:
+        """Model latent ``[B, C, T', H', W']`` -> the tokenizer's :class:`Latent` (statistics undone)."""
+        z = latent.float()
+        if self.latent_statistics is not None:
+            z = self.latent_statistics.denormalize(z, self.sigma_data)
+        return Latent(
+            z,
+            temporal_compression=self.tokenizer.temporal_compression,
+            spatial_compression=self.tokenizer.spatial_compression,
+            tokenizer_name=self.tokenizer_name,
+        )
 
     # ------------------------------------------------------------------------------------------
     # sampling
@@ -392,6 +524,38 @@ class DiffusionWFM(nn.Module):
         )
 
         start = time.perf_counter()
+        latent = self._run_sampler(cond, uncond, guidance, noise, sampler, num_steps, progress, callback)
+        timings["denoise"] = time.perf_counter() - start
+        if return_latent:
+            self.timings = timings
+            return latent
+        start = time.perf_counter()
+        out = self.decode(latent)
+        timings["decode"] = time.perf_counter() - start
+        start = time.perf_counter()
+        out = guard_video(guard, out)
+        timings["guardrail"] = time.perf_counter() - start
+        self.timings = timings
+        return out
+
+    def _run_sampler(
+        self,
+        cond: Conditioning,
+        uncond: Conditioning,
+        guidance: float,
+        noise: Tensor,
+        sampler: str,
+        num_steps: int,
+        progress: bool,
+        callback: Callable[[dict], None] | None,
+    ) -> Tensor:
+        """EDM sampling from ``noise * sigma_max`` with the guided denoiser; returns the model latent (spec §7-8).
+
+        Raises:
+            ValueError: an unknown sampler.
+        """
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
         denoiser = guided_denoiser(self.net, cond, uncond, guidance, sigma_data=self.sigma_data)
         sigmas = sigmas_for(sampler, num_steps, SIGMA_MIN, SIGMA_MAX)
         evaluations = {"res2ab": num_steps + 1, "euler": num_steps + 1, "heun": 2 * num_steps + 1}[sampler]
@@ -408,22 +572,10 @@ class DiffusionWFM(nn.Module):
                 callback(info)
 
         try:
-            latent = SAMPLERS[sampler](denoiser, noise * SIGMA_MAX, sigmas, callback=on_step)
+            return SAMPLERS[sampler](denoiser, noise * SIGMA_MAX, sigmas, callback=on_step)
         finally:
             if bar is not None:
                 bar.close()
-        timings["denoise"] = time.perf_counter() - start
-        if return_latent:
-            self.timings = timings
-            return latent
-        start = time.perf_counter()
-        out = self.decode(latent)
-        timings["decode"] = time.perf_counter() - start
-        start = time.perf_counter()
-        out = guard_video(guard, out)
-        timings["guardrail"] = time.perf_counter() - start
-        self.timings = timings
-        return out
 
     # ------------------------------------------------------------------------------------------
     # weights
@@ -442,17 +594,20 @@ class DiffusionWFM(nn.Module):
     ) -> DiffusionWFM:
         """Load a world model from our layout, NVIDIA's release folder or a diffusers pipeline folder.
 
-        * Ours (written by :meth:`save_pretrained`): ``dit/`` (DiT), ``wfm.json``, optional ``tokenizer/``
-          and ``latent_stats.json``.
+        * Ours (written by :meth:`save_pretrained`): ``dit/`` (DiT), ``wfm.json`` (``sigma_data``, the world-model
+          settings ``fps`` / ``resolution`` / ``chunk_frames`` / ``context_frames``, and ``tokenizer``: a shipped
+          short name, Hub id or path relative to the folder), optional ``latent_stats.json``.
         * NVIDIA: a folder with ``model.pt`` (e.g. ``Cosmos-1.0-Diffusion-7B-Text2World/``); the config is the
           preset named like the folder unless ``config`` is given.
         * diffusers: a folder with ``transformer/`` (and ``vae/config.json`` holding ``latents_mean/std``).
 
-        A tokenizer is taken from ``tokenizer=``, else loaded with ``cosmos.tokenizer`` from ``tokenizer/`` or
-        ``vae/`` inside the folder, or NVIDIA's ``Cosmos-1.0-Tokenizer-CV8x8x8`` folder beside it.
+        A tokenizer is taken from ``tokenizer=``, else the one ``wfm.json`` names, else loaded with
+        ``cosmos.tokenizer`` from ``tokenizer/`` or ``vae/`` inside the folder, or NVIDIA's
+        ``Cosmos-1.0-Tokenizer-CV8x8x8`` folder beside it.
 
         Raises:
             CheckpointError: no weights, unknown layout, no tokenizer found.
+            ShapeError: a ``tokenizer=`` whose compression differs from the one the model was trained with.
         """
         from cosmos.core import resolve_pretrained
 
@@ -473,34 +628,96 @@ class DiffusionWFM(nn.Module):
             net = DiT.from_pretrained(folder, config=config, device=device, dtype=dtype)
         if latent_statistics is None:
             latent_statistics = _load_latent_statistics(folder)
+        reference = settings.get("tokenizer")
         if tokenizer is None:
-            tokenizer = _load_tokenizer(folder, device)
+            tokenizer = _load_tokenizer(folder, device, reference)
+        _check_tokenizer_compression(tokenizer, settings, folder)
         model = cls(
             tokenizer,
             net,
             text_encoder=text_encoder,
             latent_statistics=latent_statistics,
             sigma_data=float(settings.get("sigma_data", SIGMA_DATA)),
+            tokenizer_name=reference,
+            **{key: settings.get(key, value) for key, value in ROLLOUT_DEFAULTS.items()},
         )
         model.nvidia_checkpoint = not (folder / WFM_CONFIG_NAME).is_file()
         return model.eval()
 
-    def save_pretrained(self, path: str | Path, *, dtype: torch.dtype | None = None) -> Path:
-        """Write our layout: ``dit/`` (config.json + safetensors), ``wfm.json``, ``tokenizer/`` when the
-        tokenizer has ``save_pretrained``, ``latent_stats.json`` when statistics are set."""
+    def save_pretrained(
+        self, path: str | Path, *, dtype: torch.dtype | None = None, tokenizer_name: str | None = None
+    ) -> Path:
+        """Write our layout: ``dit/`` (config.json + safetensors), ``wfm.json``, ``latent_stats.json`` when
+        statistics are set.
+
+        Args:
+            tokenizer_name: how ``wfm.json`` refers to the tokenizer (a shipped short name or Hub id); default the
+                model's :attr:`tokenizer_name`. Without either, the tokenizer is saved into ``tokenizer/`` (when it
+                has ``save_pretrained``) and referred to by that relative path.
+
+        Raises:
+            CheckpointError: no name to refer to a tokenizer that cannot save itself.
+        """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.net.save_pretrained(folder / "dit", dtype=dtype)
-        if hasattr(self.tokenizer, "save_pretrained"):
+        reference = tokenizer_name or self.tokenizer_name
+        if reference is None:
+            if not hasattr(self.tokenizer, "save_pretrained"):
+                raise CheckpointError(
+                    "the tokenizer cannot save itself: pass tokenizer_name= (a name or Hub id)"
+                )
             self.tokenizer.save_pretrained(folder / "tokenizer")
+            reference = "tokenizer"
         if self.latent_statistics is not None:
             stats = {
                 "mean": self.latent_statistics.mean.tolist(),
                 "std": self.latent_statistics.std.tolist(),
             }
             (folder / "latent_stats.json").write_text(json.dumps(stats))
-        (folder / WFM_CONFIG_NAME).write_text(json.dumps({"sigma_data": self.sigma_data}, indent=2) + "\n")
+        document = {
+            "sigma_data": self.sigma_data,
+            "tokenizer": reference,
+            "temporal_compression": self.tokenizer.temporal_compression,
+            "spatial_compression": self.tokenizer.spatial_compression,
+            "fps": self.fps,
+            "resolution": list(self.resolution),
+            "chunk_frames": self.chunk_frames,
+            "context_frames": list(self.context_frames),
+        }
+        (folder / WFM_CONFIG_NAME).write_text(json.dumps(document, indent=2) + "\n")
         return folder
+
+
+def _check_rollout_settings(model: DiffusionWFM) -> None:
+    """The world-model settings must fit the tokenizer (valid clip and context lengths, divisible resolution)."""
+    tokenizer = model.tokenizer
+    for frames in (model.chunk_frames, *model.context_frames):
+        if not tokenizer.valid_num_frames(frames):
+            raise ShapeError(
+                f"{frames} frames (chunk_frames / context_frames) cannot be tokenized: use 1 + k * "
+                f"{tokenizer.temporal_compression}"
+            )
+    if max(model.context_frames) >= model.chunk_frames:
+        raise ShapeError(
+            f"context_frames {model.context_frames} must be shorter than chunk_frames {model.chunk_frames}"
+        )
+    height, width = model.resolution
+    if height % tokenizer.spatial_compression or width % tokenizer.spatial_compression:
+        raise ShapeError(
+            f"resolution {height}x{width} is not divisible by the tokenizer's {tokenizer.spatial_compression}"
+        )
+
+
+def _check_tokenizer_compression(tokenizer: VideoTokenizer, settings: dict[str, Any], folder: Path) -> None:
+    """A tokenizer of another compression than the one ``wfm.json`` records is a named error, not a wrong video."""
+    for name in ("temporal_compression", "spatial_compression"):
+        expected = settings.get(name)
+        if expected is not None and getattr(tokenizer, name) != expected:
+            raise ShapeError(
+                f"the tokenizer has {name} {getattr(tokenizer, name)}, but {folder.name} was trained with "
+                f"{expected} ({settings.get('tokenizer')}): it does not match this world model"
+            )
 
 
 def _load_latent_statistics(folder: Path) -> Any:
@@ -530,7 +747,14 @@ TOKENIZER_FOLDERS = (
 """Where :meth:`DiffusionWFM.from_pretrained` looks for a tokenizer: ours, diffusers', NVIDIA's sibling folders."""
 
 
-def _load_tokenizer(folder: Path, device: Any) -> VideoTokenizer:
+def _load_tokenizer(folder: Path, device: Any, reference: str | None = None) -> VideoTokenizer:
+    """The tokenizer ``reference`` names (relative path, shipped short name or Hub id), else the first of
+    :data:`TOKENIZER_FOLDERS` that exists."""
+    if reference is not None:
+        from cosmos.core import resolve_relative
+        from cosmos.tokenizer import CausalVideoTokenizer
+
+        return CausalVideoTokenizer.from_pretrained(resolve_relative(reference, folder), device=device)
     for sub in TOKENIZER_FOLDERS:
         if (folder / sub).is_dir():
             try:
