@@ -6,7 +6,9 @@
     python examples/train_nano.py tokenizer-dv --minutes 40      # -> cosmos/tokenizer/pretrained/nano-dv4x8x8
     python examples/train_nano.py diffusion --minutes 30         # -> cosmos/diffusion/pretrained/nano-v2w-action
     python examples/train_nano.py ar --minutes 30                # -> cosmos/ar/pretrained/nano-ar
-    python examples/train_nano.py sync        # final tokenizer weights into the world models' tokenizer/ copies
+    python examples/train_nano.py ar-actions --minutes 20        # give an older nano-ar the action embedding
+
+The world models refer to their tokenizers by short name (``nano-cv4x8x8``, ``nano-dv4x8x8``); nothing is copied.
 
 Every run is bounded by wall time (``--minutes``; CPU machines are shared) or by ``--steps``, whichever
 comes first; it writes a model card (README.md) and ``training.json`` (data, seeds, steps, wall time,
@@ -430,25 +432,13 @@ def train_diffusion(args) -> None:
 
 
 def save_wfm(wfm, out: Path) -> None:
-    """Our DiffusionWFM layout with float16 weights: ``dit/``, ``tokenizer/``, ``latent_stats.json``, ``wfm.json``."""
-    import shutil
-
-    out.mkdir(parents=True, exist_ok=True)
-    wfm.net.save_pretrained(out / "dit", dtype=torch.float16)
-    wfm.tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
-    source = Path(wfm_tokenizer_folder[0]) if wfm_tokenizer_folder else None
-    if source is not None and (source / "latent_statistics.safetensors").is_file():
-        shutil.copy(
-            source / "latent_statistics.safetensors", out / "tokenizer" / "latent_statistics.safetensors"
-        )
-    stats = wfm.latent_statistics
-    (out / "latent_stats.json").write_text(
-        json.dumps({"mean": stats.mean.tolist(), "std": stats.std.tolist()})
-    )
-    (out / "wfm.json").write_text(json.dumps({"sigma_data": wfm.sigma_data}, indent=2) + "\n")
+    """Our DiffusionWFM layout with float16 weights (``dit/``, ``latent_stats.json``, ``wfm.json`` with the world-model
+    settings), referring to its tokenizer by name (``nano-cv4x8x8``, or the ``--tokenizer`` folder), never a copy."""
+    wfm.fps, wfm.resolution, wfm.chunk_frames, wfm.context_frames = nano_data_fps(), (64, 64), 25, (1, 5)
+    wfm.save_pretrained(out, dtype=torch.float16, tokenizer_name=wfm_tokenizer_name[0])
 
 
-wfm_tokenizer_folder: list[str] = []
+wfm_tokenizer_name: list[str] = ["nano-cv4x8x8"]
 
 
 def ar_config(vocab_size: int, dim: int, layers: int):
@@ -466,47 +456,29 @@ def ar_config(vocab_size: int, dim: int, layers: int):
         insert_cross_attn=True,
         context_dim=7,
         rope_theta=10000.0,
+        action_dim=7,
+        action_hidden=64,
+        action_steps=nano_data.NUM_STEPS,
     )
 
 
-def train_ar(args) -> None:
-    from cosmos.ar import Transformer
-    from cosmos.ar.medusa import add_medusa_heads
+def ar_lm_steps(model, tokens, p_tokens, actions, args, minutes: float, rng) -> tuple[int, float, float, torch.Tensor]:
+    """The AR objective (next-token CE + z-loss + Medusa-2 heads) for ``minutes``; the actions reach the model
+    through its action embedding (the cross-attention context). Returns ``(steps, seconds, ce, head_ce)``."""
     from cosmos.ar.train import medusa_joint_loss
 
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    tokenizer = load_dv_tokenizer(args)
-    data = nano_data.load_robot(args.data, "train")
-    t_enc = time.time()
-    indices = encode_all(tokenizer, data["video"], what="indices").reshape(len(data["video"]), -1)  # [N, 448]
-    vocab = int(np.prod(tokenizer.config.levels))
-    tokens = torch.cat(
-        [torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1
-    )  # <bov> first
-    actions = torch.from_numpy(data["actions"]).float()
-    physics, p_tokens = load_physics(args), None
-    if physics is not None:
-        p_indices = encode_all(tokenizer, physics["video"], what="indices").reshape(len(physics["video"]), -1)
-        p_tokens = torch.cat([torch.full((len(p_indices), 1), vocab, dtype=torch.int64), p_indices], dim=1)
-    print(f"tokenized {len(tokens)} episodes in {time.time() - t_enc:.0f} s", flush=True)
-    model = Transformer(ar_config(vocab, args.width, args.blocks)).train()
-    params = sum(p.numel() for p in model.parameters())
-    print(f"nano-ar: {params / 1e6:.2f} M parameters", flush=True)
-    # Medusa-2: the heads train with the backbone from the start (the hidden states learn to carry lookahead)
-    add_medusa_heads(model, args.medusa_heads, num_layers=args.medusa_layers)
     generator = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
-    lm_minutes = args.minutes * (1 - args.medusa_fraction)
-    clock, step, avg, head_avg = Clock(lm_minutes, args.steps), 0, None, None
+    clock, step, avg, head_avg = Clock(minutes, args.steps), 0, None, None
+    model.train()
     while not clock.done(step):
         lr = lr_at(clock.fraction(step), args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
-        batch_tokens, context, _ = mixed_batch(rng, tokens, p_tokens, actions, args.batch, args.physics_fraction)
+        batch_tokens, batch_actions, _ = mixed_batch(rng, tokens, p_tokens, actions, args.batch, args.physics_fraction)
         loss, ce, head_ce = medusa_joint_loss(
-            model, batch_tokens, context=context, num_condition_latents=1, head_weight=args.medusa_joint_weight,
-            head_positions=args.medusa_positions, generator=generator,
+            model, batch_tokens, context=model.embed_actions(batch_actions), num_condition_latents=1,
+            head_weight=args.medusa_joint_weight, head_positions=args.medusa_positions, generator=generator,
         )  # fmt: skip
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -518,51 +490,142 @@ def train_ar(args) -> None:
         if step % 25 == 0:
             print(f"step {step} ce {avg:.4f} heads {[round(x, 2) for x in head_avg.tolist()]} lr {lr:.2e} "
                   f"t {clock.elapsed():.0f}s", flush=True)  # fmt: skip
-    lm_steps, lm_time, lm_ce = step, clock.elapsed(), avg
-    medusa = train_medusa_heads(model, tokens, actions, args, args.minutes * args.medusa_fraction, rng)
     model.eval()
-    out = Path(args.out or PRETRAINED["ar"])
+    return step, clock.elapsed(), avg, head_avg
+
+
+def load_ar_data(args, tokenizer) -> dict:
+    """Tokenized training episodes: ``tokens`` ``[N, 449]`` (``<bov>`` first), ``actions`` ``[N, 24, 7]``, the
+    physics clips' tokens (or None) and the raw arrays for the model card."""
+    data = nano_data.load_robot(args.data, "train")
+    t_enc = time.time()
+    vocab = int(np.prod(tokenizer.config.levels))
+
+    def with_bov(video: np.ndarray) -> torch.Tensor:
+        indices = encode_all(tokenizer, video, what="indices").reshape(len(video), -1)  # [N, 448]
+        return torch.cat([torch.full((len(indices), 1), vocab, dtype=torch.int64), indices], dim=1)
+
+    physics = load_physics(args)
+    out = {
+        "tokens": with_bov(data["video"]),
+        "actions": torch.from_numpy(data["actions"]).float(),
+        "p_tokens": None if physics is None else with_bov(physics["video"]),
+        "data": data,
+        "physics": physics,
+        "vocab": vocab,
+    }
+    print(f"tokenized {len(out['tokens'])} episodes in {time.time() - t_enc:.0f} s", flush=True)
+    return out
+
+
+AR_CARD = (
+    "Nano action-conditioned Video2World autoregressive model: a Llama-style Cosmos AR transformer ({blocks} layers, "
+    "width {width}, 3D RoPE, QK-norm, cross-attention) over the nano-dv4x8x8 tokens, with {heads} Medusa heads. "
+    "Actions are first-class: each transition's action goes through the action embedding (cosmos.ar.action: "
+    "Linear(7 -> 64) - ReLU - Linear(64 -> 7) plus a learned step embedding, the Cosmos AR action post-training "
+    "design) and the 24 embedded actions are the cross-attention context. A cosmos.core.WorldModel. Trained by "
+    "this repository on simulated robot episodes (see the training record).\n\n"
+    '```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained("nano-ar", dtype=torch.float32)\n'
+    "out = wfm.rollout(first_frame, actions, guardrail=None)  # [1, 3, 1, 64, 64] + [1, N, 7], N may exceed 24\n"
+    "gen = wfm.generate(first_frame, action=actions[:, :24], num_input_frames=1, temperature=0)\n```"
+)
+
+
+def save_ar(model, out: Path, record: dict, args) -> None:
+    """``lm/`` (float16) and ``config.json`` naming the tokenizer ``nano-dv4x8x8`` (no copy), and the card."""
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out / "lm", dtype=torch.float16)
-    tokenizer.save_pretrained(out / "tokenizer", dtype=torch.float16)
-    (out / "config.json").write_text(
-        json.dumps({"model_type": "ARWFM", "tokenizer": "tokenizer"}, indent=2) + "\n"
-    )
-    record = {
+    document = {
+        "model_type": "ARWFM", "tokenizer": "nano-dv4x8x8", "temporal_compression": 4, "spatial_compression": 8,
+        "fps": nano_data_fps(), "context_frames": [1, 5],
+    }  # fmt: skip
+    (out / "config.json").write_text(json.dumps(document, indent=2) + "\n")
+    config = model.config
+    body = AR_CARD.format(blocks=config.n_layers, width=config.dim, heads=config.num_medusa_heads)
+    write_card(out, "nano-ar", body, record)
+
+
+def ar_record(args, ar_data: dict, params: int) -> dict:
+    data = ar_data["data"]
+    return {
         "model": "nano-ar",
         "parameters": params,
-        "tokenizer": "nano-dv4x8x8 (copy in tokenizer/, float16); vocabulary 8000 + <bov>",
-        "data": f"{len(tokens)} simulated Franka pick-and-place episodes (train seeds {int(data['seeds'].min())}.."
-        f"{int(data['seeds'].max())}), 25 frames 64x64 -> 1 + 7x8x8 = 449 tokens each",
-        "physics_data": physics_record(physics, args),
-        "conditioning": "first latent frame (1 pixel frame) or two (5 frames) as the prompt; the 24x7 action "
-        "sequence as the cross-attention context (in place of T5 states, context_dim 7; all zeros for physics clips)",
+        "tokenizer": "nano-dv4x8x8 (by name, not copied); vocabulary 8000 + <bov>",
+        "data": f"{len(ar_data['tokens'])} simulated Franka pick-and-place episodes (train seeds "
+        f"{int(data['seeds'].min())}..{int(data['seeds'].max())}), 25 frames 64x64 -> 1 + 7x8x8 = 449 tokens each",
+        "physics_data": physics_record(ar_data["physics"], args),
+        "conditioning": "first latent frame (1 pixel frame) or two (5 frames) as the prompt; the 24 actions through "
+        "the action embedding as the cross-attention context (all zeros for physics clips)",
         "seed": args.seed,
-        "lm_steps": lm_steps,
-        "lm_wall_time_s": round(lm_time, 1),
-        "lm_final_cross_entropy_avg": round(lm_ce, 4),
-        "lm_objective": f"next-token CE + z-loss 1e-4 + {args.medusa_joint_weight} x sum_k 0.8^k CE(head k -> token "
-        f"t+k+1) on {args.medusa_positions} random positions a sequence (Medusa-2 joint training)",
-        "lm_final_head_cross_entropy_avg": [round(x, 3) for x in head_avg.tolist()],
         "batch": args.batch,
         "optimizer": f"AdamW lr {args.lr} (warm-up, cosine to 10%), wd 0.1, grad clip 1.0; z-loss 1e-4",
-        **medusa,
-        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+        "lm_objective": f"next-token CE + z-loss 1e-4 + {args.medusa_joint_weight} x sum_k 0.8^k CE(head k -> token "
+        f"t+k+1) on {args.medusa_positions} random positions a sequence (Medusa-2 joint training)",
     }
-    write_card(
-        out,
-        "nano-ar",
-        "Nano action-conditioned Video2World autoregressive model: a Llama-style Cosmos AR transformer "
-        f"({args.blocks} layers, width {args.width}, 3D RoPE, QK-norm, cross-attention) over the nano-dv4x8x8 "
-        f"tokens, with {args.medusa_heads} Medusa heads trained jointly with the backbone (Medusa-2), then by "
-        "self-distillation on the base model's greedy roll-outs (base frozen). The "
-        "cross-attention reads the episode's 24 actions (a [24, 7] 'text' context). Trained by this repository "
-        "on simulated robot episodes (and physics-scene clips when given; see the training record).\n\n"
-        '```python\nfrom cosmos.ar import ARWFM\nwfm = ARWFM.from_pretrained("nano-ar", dtype=torch.float32)\n'
-        "out = wfm.generate(video, text_embeddings=actions[None], num_input_frames=1, temperature=0)\n```",
-        record,
+
+
+def train_ar(args) -> None:
+    """``ar``: the nano AR model from scratch (action embedding, Medusa-2 joint training, then head distillation)."""
+    from cosmos.ar import Transformer
+    from cosmos.ar.medusa import add_medusa_heads
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    ar_data = load_ar_data(args, load_dv_tokenizer(args))
+    model = Transformer(ar_config(ar_data["vocab"], args.width, args.blocks)).train()
+    params = sum(p.numel() for p in model.parameters())
+    print(f"nano-ar: {params / 1e6:.2f} M parameters", flush=True)
+    # Medusa-2: the heads train with the backbone from the start (the hidden states learn to carry lookahead)
+    add_medusa_heads(model, args.medusa_heads, num_layers=args.medusa_layers)
+    tokens, actions = ar_data["tokens"], ar_data["actions"]
+    steps, seconds, ce, head_ce = ar_lm_steps(
+        model, tokens, ar_data["p_tokens"], actions, args, args.minutes * (1 - args.medusa_fraction), rng
     )
-    print(f"saved {out}: lm {lm_steps} steps, medusa {medusa['medusa_steps']} steps", flush=True)
+    medusa = train_medusa_heads(model, tokens, actions, args, args.minutes * args.medusa_fraction, rng)
+    record = {
+        **ar_record(args, ar_data, params), "lm_steps": steps, "lm_wall_time_s": round(seconds, 1),
+        "lm_final_cross_entropy_avg": round(ce, 4),
+        "lm_final_head_cross_entropy_avg": [round(x, 3) for x in head_ce.tolist()], **medusa,
+        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+    }  # fmt: skip
+    out = Path(args.out or PRETRAINED["ar"])
+    save_ar(model, out, record, args)
+    print(f"saved {out}: lm {steps} steps, medusa {medusa['medusa_steps']} steps", flush=True)
+
+
+def train_ar_actions(args) -> None:
+    """``ar-actions``: give the shipped nano-ar (trained with raw actions as its cross-attention context) the action
+    embedding, initialised to the identity (``ActionEmbedding.init_identity``: outputs unchanged), then fine-tune
+    the whole model through it and re-distil the Medusa heads. Keeps the previous training record."""
+    from cosmos.ar import Transformer
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out or PRETRAINED["ar"])
+    previous = Transformer.from_pretrained(out / "lm", dtype=torch.float32)
+    model = previous
+    if previous.action_embedding is None:
+        config = dataclasses.replace(previous.config, action_dim=7, action_hidden=64, action_steps=nano_data.NUM_STEPS)
+        model = Transformer(config)
+        model.load_state_dict(previous.state_dict(), strict=False)  # everything but the new action embedding
+        model.action_embedding.init_identity()
+    ar_data = load_ar_data(args, load_dv_tokenizer(args))
+    tokens, actions = ar_data["tokens"], ar_data["actions"]
+    steps, seconds, ce, head_ce = ar_lm_steps(
+        model, tokens, ar_data["p_tokens"], actions, args, args.minutes * (1 - args.medusa_fraction), rng
+    )
+    medusa = train_medusa_heads(model, tokens, actions, args, args.minutes * args.medusa_fraction, rng)
+    record = json.loads((out / "training.json").read_text())
+    record.update(ar_record(args, ar_data, sum(p.numel() for p in model.parameters())))
+    record["action_finetune"] = {
+        "what": "action embedding added (identity init), whole model fine-tuned through it, Medusa heads re-distilled",
+        "lm_steps": steps, "lm_wall_time_s": round(seconds, 1), "lm_final_cross_entropy_avg": round(ce, 4),
+        "lm_final_head_cross_entropy_avg": [round(x, 3) for x in head_ce.tolist()],
+        "command": "python examples/train_nano.py " + " ".join(sys.argv[1:]),
+    }  # fmt: skip
+    record.update(medusa)
+    save_ar(model, out, record, args)
+    print(f"saved {out}: fine-tuned {steps} steps, medusa {medusa['medusa_steps']} steps", flush=True)
 
 
 def ar_prompts(tokens: torch.Tensor) -> list[torch.Tensor]:
@@ -586,12 +649,14 @@ def train_medusa_heads(model, tokens, actions, args, minutes: float, rng: np.ran
     model.eval()
     t_roll = time.time()
     hidden, labels = [], []
+    with torch.no_grad():
+        contexts = model.embed_actions(actions)  # [N, 24, context_dim]
     for part, prompts in zip((slice(0, None, 2), slice(1, None, 2)), ar_prompts(tokens)):
         seqs = self_distillation_sequences(
-            model, prompts, tokens.shape[1] - prompts.shape[1], context=actions[part], batch_size=64
+            model, prompts, tokens.shape[1] - prompts.shape[1], context=contexts[part], batch_size=64
         )
         with torch.no_grad():
-            hidden += [model.hidden_states(seqs[i : i + 32], None, actions[part][i : i + 32])
+            hidden += [model.hidden_states(seqs[i : i + 32], None, contexts[part][i : i + 32])
                        for i in range(0, len(seqs), 32)]  # fmt: skip
         target = seqs.clone()
         target[:, : prompts.shape[1]] = -100  # prompt tokens are data, not the base model's choices
@@ -675,27 +740,10 @@ def retrain_medusa(args) -> None:
     print(f"saved {out / 'lm'} with {args.medusa_heads} Medusa heads", flush=True)
 
 
-def sync_tokenizers() -> None:
-    """Copy the final tokenizers into the world models' ``tokenizer/`` folders (their encoders were frozen
-    before the world models trained, so only the decoders differ) and record it in the cards."""
-    import shutil
-
-    for wfm_key, tok_key in (("diffusion", "tokenizer-cv"), ("ar", "tokenizer-dv")):
-        target = PRETRAINED[wfm_key] / "tokenizer"
-        if not PRETRAINED[wfm_key].is_dir():
-            continue
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for name in ("config.json", "model.safetensors", "latent_statistics.safetensors"):
-            if (PRETRAINED[tok_key] / name).is_file():
-                shutil.copy(PRETRAINED[tok_key] / name, target / name)
-        print(f"copied {PRETRAINED[tok_key].name} -> {target}")
-
-
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=[*sorted(PRETRAINED), "ar-medusa", "sync"])
+    ap.add_argument("command", choices=[*sorted(PRETRAINED), "ar-actions", "ar-medusa"])
     ap.add_argument("--data", default="data/nano")
     ap.add_argument("--run-dir", default="data/runs")
     ap.add_argument("--out", default=None, help="output folder (default: the package's pretrained/ folder)")
@@ -735,9 +783,6 @@ def main() -> None:
                     help="ar: random positions a sequence where the heads are scored during joint training")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    if args.command == "sync":
-        sync_tokenizers()
-        return
     if args.command in ("tokenizer-cv", "tokenizer-dv"):
         args.lr = args.lr or 1e-3
         args.batch = args.batch or 4
@@ -745,11 +790,14 @@ def main() -> None:
     elif args.command == "diffusion":
         args.lr, args.batch = args.lr or 3e-4, args.batch or 8
         args.width, args.blocks = args.width or 128, args.blocks or 4
-        wfm_tokenizer_folder.append(str(args.tokenizer or PRETRAINED["tokenizer-cv"]))
+        wfm_tokenizer_name[0] = str(args.tokenizer or "nano-cv4x8x8")
         train_diffusion(args)
     elif args.command == "ar-medusa":
         args.batch = args.batch or 8
         retrain_medusa(args)
+    elif args.command == "ar-actions":
+        args.lr, args.batch = args.lr or 3e-4, args.batch or 8
+        train_ar_actions(args)
     else:
         args.lr, args.batch = args.lr or 1e-3, args.batch or 8
         args.width, args.blocks = args.width or 128, args.blocks or 4

@@ -34,6 +34,7 @@ from cosmos.core import (
     resolve_pretrained,
 )
 
+from .action import ActionEmbedding
 from .medusa import MedusaHeads
 from .position import YarnConfig, ape_table, apply_rope, rope_table
 
@@ -78,6 +79,9 @@ class TransformerConfig:
         apply_yarn, yarn_scale, yarn_beta_fast, yarn_beta_slow, original_latent_shape: YaRN (12B/13B, §3.6).
         insert_cross_attn, insert_cross_attn_every_k_layers, context_dim: T5 cross-attention (5B/13B, §3.8).
         num_medusa_heads, medusa_num_layers, medusa_shared_output: optional Medusa heads (spec §6.2); 0 = none.
+        action_dim, action_hidden, action_steps: action conditioning (:class:`cosmos.ar.action.ActionEmbedding`):
+            components of one action (0 = none), MLP width, most actions a clip (``clip_frames - 1``). The embedded
+            actions are the cross-attention context, so ``insert_cross_attn`` must be on.
     """
 
     dim: int = 4096
@@ -105,8 +109,13 @@ class TransformerConfig:
     num_medusa_heads: int = 0
     medusa_num_layers: int = 1
     medusa_shared_output: bool = True
+    action_dim: int = 0
+    action_hidden: int = 256
+    action_steps: int = 0
 
     def __post_init__(self) -> None:
+        if self.action_dim and (not self.insert_cross_attn or self.action_steps < 1):
+            raise ValueError("action_dim > 0 needs insert_cross_attn=True and action_steps >= 1")
         if self.training_type not in TRAINING_TYPES:
             raise ValueError(f"training_type must be one of {TRAINING_TYPES}, got {self.training_type!r}")
         if self.n_heads % self.n_kv_heads:
@@ -443,6 +452,11 @@ class Transformer(PretrainedMixin, nn.Module):
             if config.num_medusa_heads > 0
             else None
         )
+        self.action_embedding = (
+            ActionEmbedding(config.action_dim, config.action_hidden, config.context_dim, config.action_steps)
+            if config.action_dim
+            else None
+        )
         max_seq_len, head_dim = config.resolved_max_seq_len, config.attention_head_dim
         # constant tables (not in checkpoints); computed now unless built on `meta`, else by the loader's hook
         self.register_buffer("rope_cos", torch.empty(max_seq_len, head_dim), persistent=False)
@@ -628,6 +642,16 @@ class Transformer(PretrainedMixin, nn.Module):
         return None if cache is None else cache.key.shape[2]
 
     # ------------------------------------------------------------------ forward
+
+    def embed_actions(self, actions: Tensor) -> Tensor:
+        """Actions ``[B, N, action_dim]`` -> the cross-attention context ``[B, N, context_dim]`` (weights' dtype).
+
+        Raises:
+            ShapeError: the model takes no actions, or bad actions (see :class:`ActionEmbedding`).
+        """
+        if self.action_embedding is None:
+            raise ShapeError("this transformer takes no actions (action_dim 0)")
+        return self.action_embedding(actions.to(self.output.weight.device))
 
     def check_inputs(
         self,

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from cosmos.core import (
     CheckpointError,
+    ChunkedWorldModel,
     ShapeError,
     TokenGrid,
     VideoTokenizer,
@@ -33,6 +34,7 @@ from cosmos.core import (
     read_video,
     resize_video,
     resolve_guardrail,
+    resolve_relative,
 )
 
 from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, DecodeStats, generate
@@ -64,17 +66,33 @@ class ARGeneration:
     stats: DecodeStats
 
 
-class ARWFM(nn.Module):
-    """Autoregressive world model: ``tokenizer`` (any discrete :class:`cosmos.core.VideoTokenizer`) + ``lm``.
+class ARWFM(ChunkedWorldModel, nn.Module):
+    """Autoregressive world model: ``tokenizer`` (any discrete :class:`cosmos.core.VideoTokenizer`) + ``lm``; a
+    :class:`cosmos.core.WorldModel`.
+
+    Roll-outs (``rollout``, ``encode_context`` / ``predict`` / ``decode``, from :class:`cosmos.core.ChunkedWorldModel`)
+    continue a chunk from the tokens it already has (the KV-cached prompt is every whole latent frame so far) and
+    start a new chunk from the last ``max(context_frames)`` frames once a clip is full. They decode greedily
+    (``temperature=0``) unless told otherwise, so a batch of candidates equals the same candidates one by one.
 
     Args:
         tokenizer: encodes ``[B, 3, T, H, W]`` in [-1, 1] to a :class:`TokenGrid` and decodes it back.
         lm: the :class:`Transformer`; its ``video_latent_shape`` fixes the clip geometry (frames, size).
         text_encoder: optional callable for ``prompt=`` strings (Video2World); else pass ``text_embeddings``.
+        fps: frame rate of the videos it predicts (24 for NVIDIA's release; ``config.json`` records ours).
+        context_frames: context lengths it was trained with (default :attr:`allowed_input_frames`).
+        tokenizer_name: how the saved folder names its tokenizer (a shipped name, Hub id or relative path).
     """
 
     def __init__(
-        self, tokenizer: VideoTokenizer, lm: Transformer, *, text_encoder: TextEncoder | None = None
+        self,
+        tokenizer: VideoTokenizer,
+        lm: Transformer,
+        *,
+        text_encoder: TextEncoder | None = None,
+        fps: float = 24.0,
+        context_frames: tuple[int, ...] | None = None,
+        tokenizer_name: str | None = None,
     ):
         super().__init__()
         if not isinstance(tokenizer, VideoTokenizer):
@@ -84,6 +102,9 @@ class ARWFM(nn.Module):
         self.tokenizer = tokenizer
         self.lm = lm
         self.text_encoder = text_encoder
+        self.fps = float(fps)
+        self.tokenizer_name = tokenizer_name
+        self.context_frames = tuple(context_frames) if context_frames is not None else self.allowed_input_frames
         # True when loaded from NVIDIA's release: its licence requires the full guardrail (cosmos.core.safety)
         self.nvidia_checkpoint = False
 
@@ -112,6 +133,26 @@ class ARWFM(nn.Module):
     def allowed_input_frames(self) -> tuple[int, int]:
         """Context lengths the models are trained for: 1 frame or ``1 + temporal_compression`` (1 or 9, §2.4)."""
         return 1, 1 + self.temporal_compression
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """``(H, W)`` of its frames: :attr:`frame_size` (the world-model contract's name)."""
+        return self.frame_size
+
+    @property
+    def chunk_frames(self) -> int:
+        """Pixel frames of one clip: :attr:`clip_frames`."""
+        return self.clip_frames
+
+    @property
+    def action_dim(self) -> int:
+        """Components of one action (0 for a model without action conditioning)."""
+        return self.lm.config.action_dim
+
+    @property
+    def max_condition_frames(self) -> int:
+        """The AR model continues a chunk from any whole number of latent frames it holds."""
+        return self.clip_frames - 1
 
     # ------------------------------------------------------------------ loading
 
@@ -146,12 +187,11 @@ class ARWFM(nn.Module):
         document = (
             json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
         )
+        reference = document.get("tokenizer")
         if document.get("model_type") == cls.__name__:
             lm = Transformer.from_pretrained(folder / "lm", config=lm_config, device=device, dtype=dtype)
-            if tokenizer is None:
-                tokenizer = document.get("tokenizer")
-                if tokenizer is not None and (folder / tokenizer).is_dir():
-                    tokenizer = folder / tokenizer
+            if tokenizer is None and reference is not None:
+                tokenizer = resolve_relative(reference, folder)
         else:  # a bare Transformer folder (ours) or NVIDIA's AR repo (model.pt)
             lm = Transformer.from_pretrained(folder, config=lm_config, device=device, dtype=dtype)
         nvidia_checkpoint = document.get("model_type") != cls.__name__ and not is_cosmos_layout(folder)
@@ -161,19 +201,37 @@ class ARWFM(nn.Module):
             from cosmos.tokenizer import CausalVideoTokenizer  # cosmos-tokenizer is a dependency of cosmos-ar
 
             tokenizer = CausalVideoTokenizer.from_pretrained(tokenizer, device=device)
-        model = cls(tokenizer, lm, text_encoder=text_encoder).eval()
+        settings = {key: document[key] for key in ("fps", "context_frames") if key in document}
+        model = cls(tokenizer, lm, text_encoder=text_encoder, tokenizer_name=reference, **settings).eval()
+        model._check_tokenizer(document, folder)
         model.nvidia_checkpoint = nvidia_checkpoint
         return model
+
+    def _check_tokenizer(self, document: dict, folder: Path) -> None:
+        """A tokenizer whose compression or vocabulary differs from what the transformer was trained on is a named
+        error (the token grid would silently mean something else)."""
+        for name in ("temporal_compression", "spatial_compression"):
+            expected = document.get(name)
+            if expected is not None and getattr(self.tokenizer, name) != expected:
+                raise ShapeError(
+                    f"the tokenizer has {name} {getattr(self.tokenizer, name)}, but {folder.name} was trained with "
+                    f"{expected} ({document.get('tokenizer')}): it does not match this world model"
+                )
+        vocab = getattr(getattr(self.tokenizer, "config", None), "vocab_size", None)
+        if isinstance(vocab, int) and vocab > self.lm.config.vocab_size:
+            raise ShapeError(f"tokenizer vocab {vocab} exceeds the transformer's {self.lm.config.vocab_size}")
 
     def save_pretrained(self, path: str | os.PathLike, *, tokenizer_name: str | None = None) -> Path:
         """Write ``config.json`` + ``lm/`` and, if the tokenizer can save itself, ``tokenizer/``.
 
         Args:
-            tokenizer_name: recorded instead of saving the tokenizer (a shipped name or Hub id).
+            tokenizer_name: recorded instead of saving the tokenizer (a shipped name or Hub id); default the model's
+                :attr:`tokenizer_name`.
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.lm.save_pretrained(folder / "lm")
+        tokenizer_name = tokenizer_name or self.tokenizer_name
         if tokenizer_name is None:
             if not hasattr(self.tokenizer, "save_pretrained"):
                 raise CheckpointError(
@@ -181,7 +239,14 @@ class ARWFM(nn.Module):
                 )
             self.tokenizer.save_pretrained(folder / "tokenizer")
             tokenizer_name = "tokenizer"
-        document = {"model_type": type(self).__name__, "tokenizer": tokenizer_name}
+        document = {
+            "model_type": type(self).__name__,
+            "tokenizer": tokenizer_name,
+            "temporal_compression": self.tokenizer.temporal_compression,
+            "spatial_compression": self.tokenizer.spatial_compression,
+            "fps": self.fps,
+            "context_frames": list(self.context_frames),
+        }
         (folder / "config.json").write_text(json.dumps(document, indent=2) + "\n")
         return folder
 
@@ -225,8 +290,40 @@ class ARWFM(nn.Module):
             clip = center_crop_video(resize_video(clip, size), (target_h, target_w))
         return clip.clamp(-1, 1)
 
+    def _action_context(self, batch: int, action: Tensor | None, num_transitions: int | None) -> Tensor:
+        """Actions ``[B|1, N, action_dim]`` -> the cross-attention context ``[B, action_steps, context_dim]``.
+
+        Actions past the ``N`` given (up to the clip's ``action_steps``) are zeros ("hold still"), as a model trained
+        on whole clips expects; ``num_transitions`` (if given) is the ``N`` the caller must pass.
+
+        Raises:
+            ShapeError: missing actions, wrong shape or count, NaN/inf.
+        """
+        config = self.lm.config
+        if action is None:
+            raise ShapeError(f"this world model is action-conditioned: pass action [B, N, {config.action_dim}]")
+        action = torch.as_tensor(action, dtype=torch.float32)
+        if action.dim() == 2:
+            action = action[None]
+        if action.dim() != 3 or action.shape[-1] != config.action_dim or action.shape[0] not in (1, batch):
+            raise ShapeError(f"action must be [{batch}, N, {config.action_dim}], got {tuple(action.shape)}")
+        if num_transitions is not None and action.shape[1] != num_transitions:
+            raise ShapeError(
+                f"got {action.shape[1]} actions for {num_transitions} frame transitions: pass one action per "
+                "transition of the output clip (num_frames - 1)"
+            )
+        if not 1 <= action.shape[1] <= config.action_steps:
+            raise ShapeError(f"got {action.shape[1]} actions; a clip of this model has 1 to {config.action_steps}")
+        padded = action.new_zeros(batch, config.action_steps, config.action_dim)
+        padded[:, : action.shape[1]] = action
+        return self.lm.embed_actions(padded)
+
     def _text_context(self, batch: int, prompt, text_embeddings, guard) -> Tensor | None:
         config = self.lm.config
+        if config.action_dim:
+            if prompt is not None or text_embeddings is not None:
+                raise ShapeError("this model reads actions, not text: pass action= instead of prompt / text_embeddings")
+            return None
         if not config.insert_cross_attn:
             if prompt is not None or text_embeddings is not None:
                 raise ShapeError(
@@ -269,6 +366,7 @@ class ARWFM(nn.Module):
         *,
         prompt: str | list[str] | None = None,
         text_embeddings: Tensor | None = None,
+        action: Tensor | None = None,
         num_input_frames: int = 9,
         num_frames: int | None = None,
         temperature: float = DEFAULT_TEMPERATURE,
@@ -284,6 +382,8 @@ class ARWFM(nn.Module):
             video: float ``[B, 3, T, H, W]`` in [-1, 1], an image ``[B, 3, H, W]``, or a video file path.
             prompt / text_embeddings: Video2World conditioning (T5 states ``[B, L, context_dim]``, zero past the
                 prompt; the model attends to all ``L`` rows as NVIDIA's pipeline does).
+            action: action-conditioned models: ``[B|1, num_frames - 1, action_dim]``, the action of every transition of
+                the output clip (those inside the context included), in the model's units (:mod:`cosmos.ar.action`).
             num_input_frames: context frames: 1 or ``1 + temporal_compression`` (1 or 9 for DV8x16x16).
             num_frames: length of the output clip (context included), default the full clip (33); must satisfy
                 ``(num_frames - 1) % temporal_compression == 0``.
@@ -297,8 +397,9 @@ class ARWFM(nn.Module):
         Returns:
             :class:`ARGeneration` with the video ``[B, 3, num_frames, H, W]`` in [-1, 1] and the token grid.
         Raises:
-            ShapeError: bad frame counts, a video that is not [-1, 1] RGB, wrong text-embedding width, a token
-                grid that does not match the transformer (wrong tokenizer).
+            ShapeError: bad frame counts, a video that is not [-1, 1] RGB, wrong text-embedding width, actions
+                missing, of the wrong shape or count, or given to a model without actions, a token grid that does
+                not match the transformer (wrong tokenizer).
             GuardrailBlocked: the guardrail blocked the prompt or the generated video.
         """
         config = self.lm.config
@@ -318,37 +419,124 @@ class ARWFM(nn.Module):
         video = self.load_video(video)
         batch = video.shape[0]
         guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
+        if action is not None and not config.action_dim:
+            raise ShapeError("action given, but this model takes no actions (action_dim 0)")
         context = self._text_context(batch, prompt, text_embeddings, guard)
-        device = self.lm.output.weight.device
+        if config.action_dim:
+            context = self._action_context(batch, action, num_frames - 1)
         clip = self.prepare_video(video, num_input_frames, self.clip_frames)
         grid = self._encode(clip)
-
-        latent_frames, height, width = config.video_latent_shape
         context_latents = 1 + (num_input_frames - 1) // self.temporal_compression
         output_latents = 1 + (num_frames - 1) // self.temporal_compression
-        tokens_per_frame = height * width
-        prompt_tokens = grid.indices.reshape(batch, -1)[:, : context_latents * tokens_per_frame].to(
-            device
-        )  # [B, P]
+        prompt_grid = grid.replace(indices=grid.indices[:, :context_latents], codes=None)
+        tokens, stats = self._continue(
+            prompt_grid, output_latents, context, temperature=temperature, top_p=top_p, medusa=medusa, seed=seed,
+            progress=progress,
+        )  # fmt: skip
+        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
+        return ARGeneration(guard_video(guard, decoded), tokens, context_latents, stats)
+
+    def _continue(
+        self,
+        prompt: TokenGrid,
+        output_latents: int,
+        context: Tensor | None,
+        *,
+        temperature: float,
+        top_p: float | None,
+        medusa: bool | None,
+        seed: int,
+        progress: bool,
+    ) -> tuple[TokenGrid, DecodeStats]:
+        """Decode the token frames after ``prompt`` (``[B, K, H', W']``) up to ``output_latents`` frames (spec §5.1).
+
+        ``medusa=None`` uses the heads when the transformer has them; Medusa decodes row by row, so a batch of
+        candidates decodes plainly unless ``medusa=True``.
+        """
+        config = self.lm.config
+        device = self.lm.output.weight.device
+        batch, count, height, width = prompt.indices.shape
+        prompt_tokens = prompt.indices.reshape(batch, -1).to(device)  # [B, K*H'*W'], time slowest (spec §2.2)
         if config.has_bov:
             bov = torch.full((batch, 1), config.bov_id, dtype=torch.int64, device=device)
             prompt_tokens = torch.cat([bov, prompt_tokens], dim=1)
         if context is not None:
             context = context.to(device=device, dtype=self.lm.output.weight.dtype)
-        use_medusa = self.lm.medusa_heads is not None if medusa is None else medusa
+        use_medusa = self.lm.medusa_heads is not None and batch == 1 if medusa is None else medusa
         decode = medusa_generate if use_medusa else generate
         new_tokens, stats = decode(
-            self.lm, prompt_tokens, (output_latents - context_latents) * tokens_per_frame, context=context,
+            self.lm, prompt_tokens, (output_latents - count) * height * width, context=context,
             temperature=temperature, top_p=top_p, seed=seed, progress=progress,
         )  # fmt: skip
         all_tokens = torch.cat([prompt_tokens[:, int(config.has_bov) :], new_tokens], dim=1)
-        indices = all_tokens.reshape(batch, output_latents, height, width)  # time slowest (spec §2.2)
-        tokens = TokenGrid(
-            indices.cpu(), grid.vocab_size, grid.temporal_compression, grid.spatial_compression,
-            tokenizer_name=grid.tokenizer_name,
+        indices = all_tokens.reshape(batch, output_latents, height, width).cpu()
+        return prompt.replace(indices=indices, codes=None), stats
+
+    # ------------------------------------------------------------------ the world-model contract
+
+    def encode_frames(self, video: Tensor) -> TokenGrid:
+        """Pixel frames ``[B, 3, T, H, W]`` at :attr:`resolution` (``T`` valid for the tokenizer) -> tokens.
+
+        Raises:
+            ShapeError: the tokenizer is not discrete or its grid does not fit the transformer.
+        """
+        grid = self.tokenizer.encode(video.to(_device_of(self.tokenizer)))
+        if not isinstance(grid, TokenGrid):
+            raise ShapeError(f"ARWFM needs a discrete tokenizer returning TokenGrid, got {type(grid).__name__}")
+        _, height, width = self.lm.config.video_latent_shape
+        if tuple(grid.indices.shape[2:]) != (height, width):
+            raise ShapeError(f"the tokenizer gave a {tuple(grid.indices.shape)} grid; the transformer expects "
+                             f"{height}x{width} token frames")  # fmt: skip
+        return grid.replace(indices=grid.indices.cpu(), codes=None)
+
+    def decode_chunk(self, chunk: TokenGrid) -> Tensor:
+        """Tokens ``[B, T', H', W']`` -> float32 video ``[B, 3, T, H, W]`` in [-1, 1] (on CPU)."""
+        return self.tokenizer.decode(chunk.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
+
+    def text_options(self, text: list[str]) -> dict[str, Any]:
+        """``text_embeddings`` of the prompts (text-conditioned Video2World models only).
+
+        Raises:
+            ShapeError: the model reads actions or has no cross-attention or text encoder.
+        """
+        if self.lm.config.action_dim or not self.lm.config.insert_cross_attn or self.text_encoder is None:
+            raise ShapeError("this ARWFM takes no text prompt here (no text encoder, or it reads actions)")
+        encode = getattr(self.text_encoder, "encode", self.text_encoder)
+        return {"text_embeddings": encode(list(text))}
+
+    @torch.inference_mode()
+    def generate_chunk(
+        self,
+        prompt: TokenGrid,
+        prompt_frames: int,
+        actions: Tensor | None,
+        num_frames: int,
+        seed: int,
+        *,
+        temperature: float = 0.0,
+        top_p: float | None = DEFAULT_TOP_P,
+        medusa: bool | None = None,
+        text_embeddings: Tensor | None = None,
+        progress: bool = False,
+    ) -> TokenGrid:
+        """Continue ``prompt`` (the token frames of the chunk's first ``prompt_frames`` frames) to cover ``num_frames``.
+
+        Args:
+            actions: ``[B, clip_frames - 1, action_dim]`` for action-conditioned models, else ``None``.
+            temperature, top_p, medusa: decoding (roll-out default: greedy, Medusa for a single row).
+            text_embeddings: T5 states for text-conditioned Video2World models.
+        """
+        batch = prompt.indices.shape[0]
+        output_latents = 1 + -(-(num_frames - 1) // self.temporal_compression)
+        if self.lm.config.action_dim:
+            context = self._action_context(batch, actions, None)
+        else:
+            context = self._text_context(batch, None, text_embeddings, None)
+        tokens, _ = self._continue(
+            prompt, output_latents, context, temperature=temperature, top_p=top_p, medusa=medusa, seed=seed,
+            progress=progress,
         )  # fmt: skip
-        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
-        return ARGeneration(guard_video(guard, decoded), tokens, context_latents, stats)
+        return tokens
 
     def _encode(self, clip: Tensor) -> TokenGrid:
         grid = self.tokenizer.encode(clip.to(_device_of(self.tokenizer)))
