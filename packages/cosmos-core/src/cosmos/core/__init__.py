@@ -16,7 +16,7 @@ from cosmos.core.checkpoint import (
     save_safetensors_sharded,
 )
 from cosmos.core.config import config_from_dict, config_to_dict
-from cosmos.core.errors import CheckpointError, CosmosError, GatedRepoError, ShapeError
+from cosmos.core.errors import CheckpointError, ConfigError, CosmosError, GatedRepoError, ShapeError
 from cosmos.core.hub import hub_offline, resolve_pretrained
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ATTENTION_BACKENDS",
     "CheckpointError",
+    "ConfigError",
     "CosmosError",
     "GatedRepoError",
     "GuardrailBlocked",
