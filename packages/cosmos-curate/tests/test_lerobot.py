@@ -321,6 +321,22 @@ def test_missing_files_and_inconsistent_lengths(data, tmp_path, name):
         LeRobotDataset(root)
 
 
+def test_second_camera_is_selectable(data, expected, tmp_path):
+    root = _copy(data, "tiny_v21", tmp_path)
+    wrist = "observation.images.wrist"
+    _edit_info(root, lambda info: info["features"].update({wrist: info["features"][CAMERA]}))
+    shutil.copytree(root / "videos" / "chunk-000" / CAMERA, root / "videos" / "chunk-000" / wrist)
+    ds = LeRobotDataset(root, camera=wrist)
+    assert ds.cameras == [CAMERA, wrist] and ds.camera == wrist
+    assert np.array_equal(ds[1].frames, LeRobotDataset(root)[1].frames)
+    (root / "videos" / "chunk-000" / wrist / "episode_000002.mp4").unlink()
+    with pytest.raises(ConfigError, match="missing"):
+        LeRobotDataset(root, camera=wrist)
+    (root / "meta" / "episodes.jsonl").write_text('{"episode_index": 0, "tasks": []}\n')
+    with pytest.raises(ConfigError, match=r"row 1: missing \['length'\]"):
+        LeRobotDataset(root)
+
+
 def test_episode_length_disagreeing_with_its_frames(data, tmp_path):
     root = _copy(data, "tiny_v21", tmp_path)
     episodes = root / "meta" / "episodes.jsonl"

@@ -128,6 +128,15 @@ def _read_jsonl(path: Path) -> list[dict]:
         raise ConfigError(f"{path} has a line that is not valid JSON: {exc}") from exc
 
 
+def _require(rows: list[dict], keys: Sequence[str], path: Path) -> list[dict]:
+    """``rows`` if every row is an object with ``keys``, else a ConfigError naming the file and line."""
+    for line, row in enumerate(rows, start=1):
+        missing = [k for k in keys if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise ConfigError(f"{path}, row {line}: missing {missing}")
+    return rows
+
+
 def _check_info(info: Any, path: Path) -> None:
     if not isinstance(info, dict):
         raise ConfigError(f"{path} must hold a JSON object, got {type(info).__name__}")
@@ -190,12 +199,13 @@ class LeRobotDataset(Sequence):
 
     # ----------------------------------------------------------------------------------------- metadata
     def _read_meta_v21(self) -> tuple[dict[int, str], list[_EpisodeRecord]]:
-        tasks = {
-            int(r["task_index"]): str(r["task"]) for r in _read_jsonl(self.root / "meta" / "tasks.jsonl")
-        }
+        meta = self.root / "meta"
+        task_rows = _require(_read_jsonl(meta / "tasks.jsonl"), ("task_index", "task"), meta / "tasks.jsonl")
+        tasks = {int(r["task_index"]): str(r["task"]) for r in task_rows}
         chunks_size = int(self.info.get("chunks_size", 1000))
         records = []
-        for row in _read_jsonl(self.root / "meta" / "episodes.jsonl"):
+        episodes = meta / "episodes.jsonl"
+        for row in _require(_read_jsonl(episodes), ("episode_index", "length"), episodes):
             index = int(row["episode_index"])
             chunk = index // chunks_size
             data = self.info["data_path"].format(episode_chunk=chunk, episode_index=index)
