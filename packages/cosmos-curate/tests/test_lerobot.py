@@ -315,6 +315,10 @@ def test_missing_files_and_inconsistent_lengths(data, tmp_path, name):
     next((root / "videos").rglob("*.mp4")).unlink()
     with pytest.raises(ConfigError, match="missing"):
         LeRobotDataset(root)
+    root = _copy(data, name, tmp_path / "corrupt")
+    sorted((root / "data").rglob("*.parquet"))[0].write_bytes(b"not a parquet file")
+    with pytest.raises(ConfigError, match="cannot be read as parquet"):
+        LeRobotDataset(root)[0]
     root = _copy(data, name, tmp_path / "frames")
     _edit_info(root, lambda info: info.update(total_frames=35))
     with pytest.raises(ConfigError, match="35 frames"):

@@ -137,6 +137,36 @@ def _require(rows: list[dict], keys: Sequence[str], path: Path) -> list[dict]:
     return rows
 
 
+def _read_parquet(path: Path, columns: Sequence[str] | None = None):
+    """A parquet file as an Arrow table; a missing column or an unreadable file is a ConfigError."""
+    pa, _, pq = _pyarrow()
+    names = _read_parquet_names(path)
+    missing = [c for c in columns or () if c not in names]
+    if missing:
+        raise ConfigError(f"{path} lacks the columns {missing} (has {names})")
+    try:
+        return pq.read_table(path, columns=list(columns) if columns is not None else None)
+    except (pa.ArrowException, OSError) as exc:
+        raise ConfigError(f"{path} cannot be read as parquet: {exc}") from exc
+
+
+def _read_parquet_names(path: Path) -> list[str]:
+    """The column names of a parquet file (ConfigError when it cannot be read)."""
+    pa, _, pq = _pyarrow()
+    try:
+        return pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as exc:
+        raise ConfigError(f"{path} cannot be read as parquet: {exc}") from exc
+
+
+def _format_path(info: dict, key: str, **fields: Any) -> str:
+    """``info[key]`` (a path template such as ``data_path``) with ``fields`` filled in."""
+    try:
+        return info[key].format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"info.json {key} {info[key]!r} does not fit {sorted(fields)}: {exc}") from exc
+
+
 def _check_info(info: Any, path: Path) -> None:
     if not isinstance(info, dict):
         raise ConfigError(f"{path} must hold a JSON object, got {type(info).__name__}")
@@ -208,9 +238,9 @@ class LeRobotDataset(Sequence):
         for row in _require(_read_jsonl(episodes), ("episode_index", "length"), episodes):
             index = int(row["episode_index"])
             chunk = index // chunks_size
-            data = self.info["data_path"].format(episode_chunk=chunk, episode_index=index)
-            video = self.info["video_path"].format(
-                episode_chunk=chunk, video_key=self.camera, episode_index=index
+            data = _format_path(self.info, "data_path", episode_chunk=chunk, episode_index=index)
+            video = _format_path(
+                self.info, "video_path", episode_chunk=chunk, video_key=self.camera, episode_index=index
             )
             records.append(
                 _EpisodeRecord(
@@ -226,11 +256,10 @@ class LeRobotDataset(Sequence):
         return tasks, sorted(records, key=lambda r: r.episode_index)
 
     def _read_meta_v30(self) -> tuple[dict[int, str], list[_EpisodeRecord]]:
-        _, _, pq = _pyarrow()
         tasks_path = self.root / "meta" / "tasks.parquet"
         if not tasks_path.is_file():
             raise ConfigError(f"{tasks_path} is missing (LeRobot v3.0 keeps its tasks there)")
-        table = pq.read_table(tasks_path)
+        table = _read_parquet(tasks_path)
         # lerobot writes the task strings as the pandas index; a plain "task" column is accepted too
         task_column = next((c for c in ("task", "__index_level_0__") if c in table.column_names), None)
         if task_column is None or "task_index" not in table.column_names:
@@ -246,15 +275,16 @@ class LeRobotDataset(Sequence):
         columns += [f"{video}/{k}" for k in ("chunk_index", "file_index", "from_timestamp", "to_timestamp")]
         records = []
         for path in files:
-            names = pq.read_schema(path).names
-            missing = [c for c in columns if c not in names]
-            if missing:
-                raise ConfigError(f"{path} lacks the episode columns {missing}")
-            for row in pq.read_table(path, columns=columns).to_pylist():
-                data = self.info["data_path"].format(
-                    chunk_index=row["data/chunk_index"], file_index=row["data/file_index"]
+            for row in _read_parquet(path, columns).to_pylist():
+                data = _format_path(
+                    self.info,
+                    "data_path",
+                    chunk_index=row["data/chunk_index"],
+                    file_index=row["data/file_index"],
                 )
-                mp4 = self.info["video_path"].format(
+                mp4 = _format_path(
+                    self.info,
+                    "video_path",
                     video_key=self.camera,
                     chunk_index=row[f"{video}/chunk_index"],
                     file_index=row[f"{video}/file_index"],
@@ -324,13 +354,9 @@ class LeRobotDataset(Sequence):
 
     def _frame_table(self, path: Path):
         if self._table_cache is None or self._table_cache[0] != path:
-            _, _, pq = _pyarrow()
-            wanted = [ACTION_KEY, STATE_KEY, "timestamp", "frame_index", "episode_index", "task_index"]
-            names = pq.read_schema(path).names
-            missing = [c for c in (ACTION_KEY, "timestamp", "frame_index", "episode_index") if c not in names]
-            if missing:
-                raise ConfigError(f"{path} lacks the columns {missing}")
-            self._table_cache = (path, pq.read_table(path, columns=[c for c in wanted if c in names]))
+            columns = [ACTION_KEY, "timestamp", "frame_index", "episode_index"]
+            optional = [c for c in (STATE_KEY, "task_index") if c in _read_parquet_names(path)]
+            self._table_cache = (path, _read_parquet(path, columns + optional))
         return self._table_cache[1]
 
     def _read_rows(self, record: _EpisodeRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
