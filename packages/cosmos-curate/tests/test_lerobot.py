@@ -21,7 +21,7 @@ pytest.importorskip("pyarrow", reason="LeRobot datasets need the [lerobot] extra
 import pyarrow.parquet as pq  # noqa: E402
 
 from cosmos.core import ConfigError, ShapeError  # noqa: E402
-from cosmos.curate.lerobot import LeRobotDataset, LeRobotEpisode, lerobot_clips  # noqa: E402
+from cosmos.curate.lerobot import LeRobotDataset, LeRobotEpisode, lerobot_arrays, lerobot_clips  # noqa: E402
 from cosmos.curate.lerobot_writer import choose_video_encoder, write_lerobot_v30  # noqa: E402
 from cosmos.curate.shards import ShardDataset, iter_samples  # noqa: E402
 
@@ -237,6 +237,10 @@ def test_training_readers_accept_a_lerobot_root(tmp_path):
     samples = list(iter_samples(root, max_frames=5))
     assert [tuple(s["video"].shape) for s in samples] == [(3, 5, 64, 64), (3, 5, 64, 64), (3, 4, 64, 64)]
     assert [s["fps"] for s in samples] == [10.0] * 3 and samples[1]["caption"] == "push"
+    arrays = lerobot_arrays(LeRobotDataset(root), num_frames=5)
+    assert arrays["video"].shape == (2, 5, 64, 64, 3) and arrays["actions"].shape == (2, 4, 3)
+    assert arrays["states"].shape == (2, 5, 5) and arrays["episode_index"].tolist() == [0, 1]
+    assert np.array_equal(arrays["actions"][1], episodes[1]["actions"][:4])
     loaded = list(ShardDataset(root, video_format="uint8", shuffle_seed=0))
     assert sorted(s["metadata"]["episode_index"] for s in loaded) == [0, 1, 2]
     assert loaded[0]["video"].dtype.is_floating_point is False and loaded[0]["video"].shape[-1] == 3

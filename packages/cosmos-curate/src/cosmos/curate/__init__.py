@@ -41,6 +41,7 @@ _EXPORTS = {
     "write_manifest": "pipeline",
     "LeRobotDataset": "lerobot",
     "LeRobotEpisode": "lerobot",
+    "lerobot_arrays": "lerobot",
     "lerobot_clips": "lerobot",
     "write_lerobot_v30": "lerobot_writer",
     "export_sim_episodes": "lerobot_writer",

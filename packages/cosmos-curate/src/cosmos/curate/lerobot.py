@@ -50,6 +50,7 @@ __all__ = [
     "TIMESTAMP_TOLERANCE_S",
     "episode_clip",
     "is_lerobot_root",
+    "lerobot_arrays",
     "lerobot_clips",
 ]
 
@@ -501,3 +502,30 @@ def lerobot_clips(
         length = num_frames or len(episode.frames)
         for start in range(0, len(episode.frames) - length + 1, stride or length):
             yield episode_clip(dataset, episode, start=start, num_frames=length, video_format=video_format)
+
+
+def lerobot_arrays(dataset: LeRobotDataset, num_frames: int) -> dict[str, np.ndarray]:
+    """The first ``num_frames`` frames of every long-enough episode, stacked for in-memory training.
+
+    The arrays the nano training scripts load (``examples/nano_data.py``'s ``load_robot`` layout), so a
+    LeRobot dataset can replace the simulated npz chunks.
+
+    Returns:
+        ``{"video": uint8 [N, T, H, W, 3], "actions": float32 [N, T-1, A], "states": float32 [N, T, S],
+        "episode_index": int64 [N]}`` with ``T = num_frames``; episodes shorter than ``T`` are left out.
+
+    Raises:
+        ShapeError: no episode has ``num_frames`` frames, or the episodes differ in frame size.
+    """
+    clips = [episode for episode in dataset if len(episode.frames) >= num_frames]
+    if not clips:
+        raise ShapeError(f"no episode of {dataset.root} has {num_frames} frames")
+    sizes = {episode.frames.shape[1:] for episode in clips}
+    if len(sizes) > 1:
+        raise ShapeError(f"episodes of {dataset.root} differ in frame size: {sorted(sizes)}")
+    return {
+        "video": np.stack([episode.frames[:num_frames] for episode in clips]),
+        "actions": np.stack([episode.actions[: num_frames - 1] for episode in clips]),
+        "states": np.stack([episode.states[:num_frames] for episode in clips]),
+        "episode_index": np.array([episode.episode_index for episode in clips], np.int64),
+    }
