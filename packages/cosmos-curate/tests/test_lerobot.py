@@ -323,6 +323,10 @@ def test_missing_files_and_inconsistent_lengths(data, tmp_path, name):
     sorted((root / "data").rglob("*.parquet"))[0].write_bytes(b"not a parquet file")
     with pytest.raises(ConfigError, match="cannot be read as parquet"):
         LeRobotDataset(root)[0]
+    root = _copy(data, name, tmp_path / "badvideo")
+    sorted((root / "videos").rglob("*.mp4"))[0].write_bytes(b"not an mp4")
+    with pytest.raises(ConfigError, match="cannot be opened as a video"):
+        LeRobotDataset(root)[0]
     root = _copy(data, name, tmp_path / "frames")
     _edit_info(root, lambda info: info.update(total_frames=35))
     with pytest.raises(ConfigError, match="35 frames"):
@@ -343,6 +347,20 @@ def test_second_camera_is_selectable(data, expected, tmp_path):
     (root / "meta" / "episodes.jsonl").write_text('{"episode_index": 0, "tasks": []}\n')
     with pytest.raises(ConfigError, match=r"row 1: missing \['length'\]"):
         LeRobotDataset(root)
+
+
+def test_v30_video_window_disagreeing_with_the_frames(data, tmp_path):
+    root = _copy(data, "tiny_v30", tmp_path)
+    path = root / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
+    table = pq.read_table(path)
+    column = f"videos/{CAMERA}/to_timestamp"
+    to_timestamp = table[column].to_numpy().copy()
+    to_timestamp[1] -= 0.3  # episode 1's last frame (4.6 s) now lies past its window [2.4, 4.5)
+    pq.write_table(table.set_column(table.schema.get_field_index(column), column, [to_timestamp]), path)
+    ds = LeRobotDataset(root)
+    with pytest.raises(ShapeError, match="run past its video window"):
+        ds[1]
+    assert ds[0].frames.shape == (12, 64, 64, 3)
 
 
 def test_episode_length_disagreeing_with_its_frames(data, tmp_path):

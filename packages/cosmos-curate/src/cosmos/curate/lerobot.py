@@ -341,12 +341,22 @@ class LeRobotDataset(Sequence):
             raise IndexError(f"episode {index} out of range for {len(self)} episodes")
         record = self._episodes[int(index)]
         actions, states, timestamps, task_index = self._read_rows(record)
-        frames = _decode_at(record.video_path, record.video_from_s + timestamps.astype(np.float64))
         if task_index is not None and task_index not in self.tasks:
             raise ConfigError(
                 f"episode {record.episode_index}: task_index {task_index} is not in the task table"
             )
         task = self.tasks[task_index] if task_index is not None else (record.tasks[0] if record.tasks else "")
+        times = record.video_from_s + timestamps.astype(np.float64)  # seconds in the mp4
+        if (
+            record.video_to_s is not None
+            and len(times)
+            and times[-1] > record.video_to_s - TIMESTAMP_TOLERANCE_S
+        ):
+            raise ShapeError(
+                f"episode {record.episode_index}: frame times up to {times[-1]:.4f} s run past its video "
+                f"window [{record.video_from_s}, {record.video_to_s}) in {record.video_path}"
+            )
+        frames = _decode_at(record.video_path, times)
         return LeRobotEpisode(frames, actions, states, task, self.fps, record.episode_index, timestamps)
 
     def __iter__(self) -> Iterator[LeRobotEpisode]:
@@ -409,7 +419,11 @@ def _decode_at(path: Path, times: np.ndarray, tolerance: float = TIMESTAMP_TOLER
     """
     wanted = np.asarray(times, np.float64)
     frames: list[np.ndarray] = []
-    with av.open(str(path)) as container:
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise ConfigError(f"{path} cannot be opened as a video: {exc}") from exc
+    with container:
         if not container.streams.video:
             raise ShapeError(f"{path} has no video stream")
         stream = container.streams.video[0]
