@@ -16,7 +16,7 @@ from cosmos.core.checkpoint import (
     save_safetensors_sharded,
 )
 from cosmos.core.config import config_from_dict, config_to_dict
-from cosmos.core.errors import CheckpointError, CosmosError, GatedRepoError, ShapeError
+from cosmos.core.errors import CheckpointError, ConfigError, CosmosError, GatedRepoError, ShapeError
 from cosmos.core.hub import hub_offline, resolve_pretrained, resolve_relative
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
@@ -41,6 +41,7 @@ __all__ = [
     "ATTENTION_BACKENDS",
     "CheckpointError",
     "ChunkedWorldModel",
+    "ConfigError",
     "CosmosError",
     "GatedRepoError",
     "GuardrailBlocked",

@@ -6,7 +6,7 @@ fails early and clearly instead of producing a silently wrong answer deep inside
 
 from __future__ import annotations
 
-__all__ = ["CosmosError", "ShapeError", "CheckpointError", "GatedRepoError"]
+__all__ = ["CosmosError", "ShapeError", "CheckpointError", "GatedRepoError", "ConfigError"]
 
 
 class CosmosError(Exception):
@@ -27,3 +27,7 @@ class CheckpointError(CosmosError, RuntimeError):
 
 class GatedRepoError(CheckpointError):
     """A Hugging Face Hub repository is gated: accept its licence on the Hub and set ``HF_TOKEN``."""
+
+
+class ConfigError(CosmosError, ValueError):
+    """A config or metadata file is missing, invalid, or inconsistent."""

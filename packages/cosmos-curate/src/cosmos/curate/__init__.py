@@ -3,7 +3,9 @@
 Stages (split, transcode, motion/quality/overlay-text filters, embedding, captioning, dedup, shard) follow
 the stage contract of :mod:`cosmos.curate.stage`; :func:`run_pipeline` runs them with the local
 streaming executor (default) or :class:`cosmos.curate.ray_executor.RayExecutor`. Training loops read the
-shards with :mod:`cosmos.curate.shards`. The simulator lives in :mod:`cosmos.curate.sim` (extra ``[sim]``).
+shards with :mod:`cosmos.curate.shards`; LeRobot datasets (v2.1, v3.0) are read and written by
+:mod:`cosmos.curate.lerobot` and :mod:`cosmos.curate.lerobot_writer` (extra ``[lerobot]``). The simulator
+lives in :mod:`cosmos.curate.sim` (extra ``[sim]``).
 See docs/curate.md.
 
 Names are imported lazily (PEP 562) so that a Ray actor or the CLI only imports what it uses.
@@ -37,6 +39,12 @@ _EXPORTS = {
     "run_shard": "pipeline",
     "run_split": "pipeline",
     "write_manifest": "pipeline",
+    "LeRobotDataset": "lerobot",
+    "LeRobotEpisode": "lerobot",
+    "lerobot_arrays": "lerobot",
+    "lerobot_clips": "lerobot",
+    "write_lerobot_v30": "lerobot_writer",
+    "export_sim_episodes": "lerobot_writer",
     "ShardDataset": "shards",
     "iter_samples": "shards",
     "Resources": "stage",

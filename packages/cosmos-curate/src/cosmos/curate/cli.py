@@ -1,4 +1,4 @@
-"""``cosmos-curate`` command line: run, split, dedup, shard, sim.
+"""``cosmos-curate`` command line: run, split, dedup, shard, sim, lerobot-export.
 
 Examples::
 
@@ -9,6 +9,7 @@ Examples::
     cosmos-curate shard out/                    # webdataset tars under out/shards + manifest.json
     cosmos-curate sim robot --num 200 --out sim_robot/
     cosmos-curate sim physics --num 64 --out sim_physics/ --size 128
+    cosmos-curate lerobot-export sim_lerobot/ --seeds 0:10 --size 64 --frames 25   # LeRobot v3.0
 """
 
 from __future__ import annotations
@@ -146,7 +147,33 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--frames", type=int, help="physics: frames per clip (default 33); robot: steps (default 25)"
     )
+    export = commands.add_parser(
+        "lerobot-export", help="simulate robot episodes into a LeRobot v3.0 dataset (needs [sim], [lerobot])"
+    )
+    export.add_argument("out", help="output folder (must not exist or be empty)")
+    export.add_argument(
+        "--seeds",
+        type=_seed_range,
+        default=list(range(10)),
+        help="episode seeds: START:STOP (end exclusive) or a,b,c",
+    )
+    export.add_argument("--size", type=int, default=256, help="frame height and width in pixels")
+    export.add_argument(
+        "--frames", type=int, help="steps per episode (default 25; the video has one more frame)"
+    )
+    export.add_argument("--codec", choices=["auto", "av1", "h264"], default="auto", help="video codec")
     return parser
+
+
+def _seed_range(text: str) -> list[int]:
+    """``"0:10"`` -> 0..9, ``"3,5,8"`` -> [3, 5, 8]."""
+    try:
+        if ":" in text:
+            start, stop = (int(part) for part in text.split(":"))
+            return list(range(start, stop))
+        return [int(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"seeds must be START:STOP or a,b,c, got {text!r}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +227,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             write_physics_dataset(args.out, args.num, seed=args.seed, config=config)
             print(f"sim physics: {args.num} clips -> {args.out}")
+    elif args.command == "lerobot-export":
+        from cosmos.curate.lerobot_writer import export_sim_episodes
+        from cosmos.curate.sim import RobotConfig
+
+        config = RobotConfig(
+            height=args.size, width=args.size, **({"num_steps": args.frames} if args.frames else {})
+        )
+        export_sim_episodes(args.out, args.seeds, config, codec=args.codec)
+        print(f"lerobot-export: {len(args.seeds)} episodes (LeRobot v3.0) -> {args.out}")
     return 0
 
 

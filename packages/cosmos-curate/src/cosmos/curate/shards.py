@@ -17,6 +17,11 @@ The training loops of cosmos-diffusion and cosmos-ar import this module::
 
 Only the Python standard library, numpy, PyAV and torch are needed (no webdataset install); the tars
 are ordinary webdataset tars, so ``webdataset.WebDataset(urls)`` reads them too.
+
+A LeRobot dataset folder (v2.1 or v3.0, recognised by its ``meta/info.json``) is accepted wherever a shard
+folder is: each episode becomes one sample with the same keys (``caption`` is the episode's task;
+``actions`` ``[T-1, A]``, ``states`` ``[T, S]``; see :func:`cosmos.curate.lerobot.lerobot_clips`, extra
+``[lerobot]``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 import torch
 
 from cosmos.core import frames_to_video
+from cosmos.curate.lerobot import is_lerobot_root
 from cosmos.curate.media import decode_frames
 
 __all__ = ["list_shards", "iter_raw_samples", "decode_sample", "iter_samples", "ShardDataset"]
@@ -131,18 +137,33 @@ def iter_samples(
     video_format: str = "float",
     max_frames: int | None = None,
 ) -> Iterator[dict]:
-    """Decoded samples of every shard under ``source`` (see :func:`list_shards`, :func:`decode_sample`)."""
+    """Decoded samples of every shard under ``source`` (see :func:`list_shards`, :func:`decode_sample`), or
+    of every episode of a LeRobot dataset folder (``buckets`` does not apply there)."""
+    if is_lerobot_root(source):
+        yield from _lerobot_samples(source, None, video_format, max_frames)
+        return
     for path in list_shards(source, buckets=buckets):
         for raw in iter_raw_samples(path):
             yield decode_sample(raw, video_format=video_format, max_frames=max_frames)
 
 
+def _lerobot_samples(root, episodes, video_format: str, max_frames: int | None) -> Iterator[dict]:
+    """One sample per LeRobot episode (its first ``max_frames`` frames), keys as :func:`decode_sample`."""
+    from cosmos.curate.lerobot import LeRobotDataset, episode_clip
+
+    dataset = root if isinstance(root, LeRobotDataset) else LeRobotDataset(root)
+    for position in range(len(dataset)) if episodes is None else episodes:
+        yield episode_clip(dataset, dataset[position], num_frames=max_frames, video_format=video_format)
+
+
 class ShardDataset(torch.utils.data.IterableDataset):
-    """``IterableDataset`` over shards; DataLoader workers split the tars between them.
+    """``IterableDataset`` over shards, or over the episodes of a LeRobot dataset folder; DataLoader workers
+    split the tars (episodes) between them.
 
     Args:
-        source: shard folder or tar paths. buckets, video_format, max_frames: as :func:`iter_samples`.
-        shuffle_seed: if given, shuffle the tar order (per epoch: call :meth:`set_epoch`).
+        source: shard folder, tar paths, or a LeRobot dataset folder. buckets, video_format, max_frames: as
+            :func:`iter_samples`.
+        shuffle_seed: if given, shuffle the tar (episode) order (per epoch: call :meth:`set_epoch`).
     """
 
     def __init__(
@@ -155,7 +176,14 @@ class ShardDataset(torch.utils.data.IterableDataset):
         shuffle_seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.paths = list_shards(source, buckets=buckets)
+        self.lerobot = None
+        if is_lerobot_root(source):
+            from cosmos.curate.lerobot import LeRobotDataset
+
+            self.lerobot = LeRobotDataset(source)
+            self.paths = list(range(len(self.lerobot)))
+        else:
+            self.paths = list_shards(source, buckets=buckets)
         self.video_format, self.max_frames, self.shuffle_seed, self.epoch = (
             video_format,
             max_frames,
@@ -175,6 +203,9 @@ class ShardDataset(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         if info is not None:
             paths = paths[info.id :: info.num_workers]
+        if self.lerobot is not None:
+            yield from _lerobot_samples(self.lerobot, paths, self.video_format, self.max_frames)
+            return
         for path in paths:
             for raw in iter_raw_samples(path):
                 yield decode_sample(raw, video_format=self.video_format, max_frames=self.max_frames)
