@@ -211,3 +211,52 @@ def test_nvidia_checkpoints_fail_closed_without_cosmos_guard(tmp_path, tiny_mode
     ours = tmp_path / "ours"
     ARWFM(stand_in_tokenizer, lm).save_pretrained(ours, tokenizer_name="stand-in")
     assert not ARWFM.from_pretrained(ours, tokenizer=stand_in_tokenizer).nvidia_checkpoint
+
+
+def _action_wfm(tiny_model, tokenizer):
+    lm = tiny_model(seed=5, vocab_size=64, video_latent_shape=(3, 4, 6), insert_cross_attn=True, action_dim=2,
+                    action_hidden=8, action_steps=8)  # fmt: skip
+    return ARWFM(tokenizer, lm, fps=8.0, context_frames=(1, 5))
+
+
+def test_action_conditioned_tiny_model_is_a_world_model(tiny_model, stand_in_tokenizer):
+    from cosmos.core import WorldModel
+
+    wfm = _action_wfm(tiny_model, stand_in_tokenizer)
+    assert isinstance(wfm, WorldModel) and wfm.action_dim == 2 and wfm.chunk_frames == 9
+    video = torch.rand(2, 3, 5, 32, 48) * 2 - 1
+    actions = torch.randn(2, 20, 2)
+    out = wfm.rollout(video, actions, seed=0, guardrail=None)  # 5 + 20 frames: three clips of 9
+    assert out.video.shape == (2, 3, 25, 32, 48) and out.states.overlaps == (0, 5, 5, 5, 5)
+    again = wfm.rollout(video, actions, seed=0, guardrail=None)
+    assert torch.equal(out.video, again.video)
+    other = wfm.rollout(video, -actions, seed=0, guardrail=None)
+    assert not torch.equal(out.states.chunks[0].indices, other.states.chunks[0].indices)
+    # generate() on the first clip: the context actions are zeros in a roll-out
+    first = wfm.generate(video, action=torch.cat([torch.zeros(2, 4, 2), actions[:, :4]], 1), num_input_frames=5,
+                         temperature=0.0, progress=False)  # fmt: skip
+    assert torch.equal(out.states.chunks[0].indices, first.tokens.indices)
+
+
+def test_sampled_roll_outs_follow_the_seed(tiny_model, stand_in_tokenizer):
+    wfm = _action_wfm(tiny_model, stand_in_tokenizer)
+    video, actions = torch.rand(1, 3, 1, 32, 48) * 2 - 1, torch.randn(1, 8, 2)
+    a = wfm.rollout(video, actions, seed=1, temperature=1.0, top_p=None, guardrail=None)
+    b = wfm.rollout(video, actions, seed=1, temperature=1.0, top_p=None, guardrail=None)
+    c = wfm.rollout(video, actions, seed=2, temperature=1.0, top_p=None, guardrail=None)
+    assert torch.equal(a.states.last.indices, b.states.last.indices)
+    assert not torch.equal(a.states.last.indices, c.states.last.indices)
+
+
+def test_action_errors(tiny_model, stand_in_tokenizer):
+    wfm = _action_wfm(tiny_model, stand_in_tokenizer)
+    plain = _wfm(tiny_model, stand_in_tokenizer)
+    video = torch.rand(1, 3, 1, 32, 48) * 2 - 1
+    with pytest.raises(ShapeError, match="takes no actions"):
+        plain.generate(video, action=torch.zeros(1, 8, 2), num_input_frames=1, progress=False)
+    with pytest.raises(ShapeError, match="NaN"):
+        wfm.generate(video, action=torch.full((1, 8, 2), float("nan")), num_input_frames=1, progress=False)
+    with pytest.raises(ShapeError, match="3 actions for 8"):
+        wfm.generate(video, action=torch.zeros(1, 3, 2), num_input_frames=1, progress=False)
+    with pytest.raises(ShapeError, match="resize"):
+        wfm.rollout(torch.rand(1, 3, 1, 16, 16) * 2 - 1, torch.zeros(1, 4, 2), guardrail=None)

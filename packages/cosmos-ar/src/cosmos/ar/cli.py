@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from cosmos.core.rollout_cli import add_rollout_arguments
+
 __all__ = ["main"]
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -50,8 +52,13 @@ def _generate(args: argparse.Namespace) -> int:
         stored = load_file(args.text_embeddings)
         text_embeddings = stored.get("text_embeddings", next(iter(stored.values())))
     source = wfm.load_video(args.input)
+    action = None
+    if args.actions is not None:
+        from cosmos.core.rollout_cli import load_actions
+
+        action = load_actions(args.actions)[None]
     result = wfm.generate(
-        source, text_embeddings=text_embeddings, num_input_frames=args.num_input_frames, num_frames=args.num_frames,
+        source, text_embeddings=text_embeddings, action=action, num_input_frames=args.num_input_frames, num_frames=args.num_frames,
         temperature=args.temperature, top_p=args.top_p, medusa=args.medusa, seed=args.seed, progress=not args.quiet,
         guardrail=None if args.no_guardrail else "auto",
     )  # fmt: skip
@@ -70,6 +77,22 @@ def _generate(args: argparse.Namespace) -> int:
         f"mean accepted length {stats.mean_accepted_length:.2f} tokens per forward pass"
     )
     return 0
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    """``rollout``: the shared world-model roll-out command (:mod:`cosmos.core.rollout_cli`) on an ARWFM."""
+    from functools import partial
+
+    from cosmos.core.rollout_cli import run_rollout
+
+    from .world_model import ARWFM
+
+    def load(args: argparse.Namespace):
+        wfm = ARWFM.from_pretrained(args.model, tokenizer=args.tokenizer, device=args.device)
+        wfm.rollout = partial(wfm.rollout, temperature=args.temperature, top_p=args.top_p)
+        return wfm
+
+    return run_rollout(args, load)
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -114,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-embeddings", help="safetensors file with text_embeddings [B, L, 1024] (Video2World)"
     )
     generate.add_argument(
+        "--actions", type=Path, help="action-conditioned models: [num_frames - 1, action_dim] actions (.npy / .json)"
+    )
+    generate.add_argument(
         "--num-input-frames", type=int, default=9, help="context frames: 1 or 9 (default 9)"
     )
     generate.add_argument(
@@ -137,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="explicitly skip the guardrail (logged); by default cosmos-guard checks prompts and outputs when installed",
     )
     generate.set_defaults(run=_generate)
+
+    rollout = commands.add_parser(
+        "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"
+    )
+    rollout.add_argument("--model", required=True, help="ARWFM name or folder (e.g. nano-ar)")
+    rollout.add_argument("--tokenizer", help="tokenizer name/folder (default: the one the model names)")
+    rollout.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (the roll-out default)")
+    rollout.add_argument("--top-p", type=float, default=0.8)
+    rollout.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_rollout_arguments(rollout)
+    rollout.set_defaults(run=_rollout)
 
     convert = commands.add_parser(
         "convert", help="NVIDIA model.pt folder -> our layout (config.json + safetensors)"
@@ -170,7 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cosmos-ar`` console script."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    from cosmos.core import CosmosError
+
+    try:
+        return args.run(args)
+    except (CosmosError, ValueError) as error:
+        print(f"cosmos-ar: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from cosmos.core.rollout_cli import add_rollout_arguments, run_rollout
+
 
 def _dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
@@ -206,6 +208,28 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollout(args: argparse.Namespace) -> int:
+    """``rollout``: the shared world-model roll-out command (:mod:`cosmos.core.rollout_cli`) on a DiffusionWFM."""
+    from functools import partial
+
+    def load(args: argparse.Namespace):
+        from .wfm import DiffusionWFM
+
+        tokenizer = None
+        if args.tokenizer:
+            from cosmos.tokenizer import CausalVideoTokenizer
+
+            tokenizer = CausalVideoTokenizer.from_pretrained(args.tokenizer, device=args.device)
+        wfm = DiffusionWFM.from_pretrained(args.model, tokenizer=tokenizer, device=args.device)
+        options = {"sampler": args.sampler}
+        if args.num_steps is not None:
+            options["num_steps"] = args.num_steps
+        wfm.rollout = partial(wfm.rollout, **options)
+        return wfm
+
+    return run_rollout(args, load)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosmos-diffusion", description="Cosmos-1.0 diffusion world models")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     v2w.add_argument(
         "--actions", help="action-conditioned models: .npy / .json / .safetensors with [A, 7] actions"
     )
+    rollout = commands.add_parser(
+        "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"
+    )
+    rollout.add_argument("--model", required=True, help="DiffusionWFM name or folder (e.g. nano-v2w-action)")
+    rollout.add_argument("--tokenizer", help="tokenizer name/folder (default: the one the model names)")
+    rollout.add_argument("--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)")
+    rollout.add_argument("--sampler", default="res2ab", choices=["res2ab", "euler", "heun"])
+    rollout.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_rollout_arguments(rollout)
     convert = commands.add_parser("convert", help="NVIDIA model.pt / diffusers transformer -> our layout")
     convert.add_argument("source", help="folder with model.pt (official keys) or a diffusers transformer/")
     convert.add_argument("destination", help="output folder (config.json + model.safetensors)")
@@ -238,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "convert":
             return _convert(args)
+        if args.command == "rollout":
+            return _rollout(args)
         return _generate(args, video2world=args.command == "video2world")
     except (CosmosError, ValueError) as error:
         print(f"cosmos-diffusion: error: {error}", file=sys.stderr)
