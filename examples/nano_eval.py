@@ -110,11 +110,12 @@ def diffusion_rollout(
 
 @torch.no_grad()
 def ar_rollout(ar, video: torch.Tensor, actions: torch.Tensor, context: int = 1, medusa: bool = True):
-    """``nano-ar`` greedy roll-out from the first ``context`` frames (actions as the cross-attention context).
-    Returns the :class:`cosmos.ar.ARGeneration` (video ``[B, 3, 25, 64, 64]``, tokens, stats)."""
+    """``nano-ar`` greedy roll-out from the first ``context`` frames under the episode's 24 ``actions`` (the
+    model's action embedding). Returns the :class:`cosmos.ar.ARGeneration` (video ``[B, 3, 25, 64, 64]``, tokens,
+    stats)."""
     return ar.generate(
         video[:, :, :context],
-        text_embeddings=actions,
+        action=actions,
         num_input_frames=context,
         num_frames=NUM_FRAMES,
         temperature=0.0,
