@@ -39,7 +39,7 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", help="DiT preset name (for NVIDIA model.pt folders not named after a preset)"
     )
-    text = parser.add_mutually_exclusive_group(required=True)
+    text = parser.add_mutually_exclusive_group()
     text.add_argument("--prompt", action="append", help="prompt (repeat for a batch)")
     text.add_argument(
         "--text-embeddings",
@@ -166,7 +166,12 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     started = time.perf_counter()
     wfm = _load_wfm(args)
     load_seconds = time.perf_counter() - started
-    kwargs = _text_kwargs(args)
+    if args.prompt or args.text_embeddings:
+        kwargs = _text_kwargs(args)
+    elif wfm.action_dim:  # action-conditioned models read no text: an all-zero embedding, no file needed
+        kwargs = {"text_embeddings": torch.zeros(1, 1, wfm.net.config.crossattn_channels)}
+    else:
+        raise ValueError("pass --prompt or --text-embeddings (only action-conditioned models run without text)")
     if video2world:
         kwargs["video"] = _read_input(args.input).to(args.device)
         kwargs["num_input_frames"] = args.num_input_frames
