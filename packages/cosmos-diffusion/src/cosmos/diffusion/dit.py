@@ -27,6 +27,10 @@ from .edm import UncertaintyWeight
 from .position import LearnablePosEmbed, apply_rope, rope_angles
 
 
+ACTION_EMBEDDINGS = ("nano", "predict1")
+"""The action layers :class:`DiTConfig` knows (see its ``action_embedding``)."""
+
+
 @dataclass(frozen=True)
 class DiTConfig:
     """Architecture of a Cosmos DiT (spec §4.1). Defaults are the 7B Text2World model.
@@ -48,7 +52,15 @@ class DiTConfig:
         condition_mask: Video2World: append the condition-mask channel after the latent.
         camera_channels: Plücker ray channels appended after the condition mask (6 for camera control, else 0).
         action_dim: per-frame action size (7 for Bridge-style actions, 0 = no action conditioning).
-        action_frames: number of action vectors per sample (flattened into the action MLPs).
+        action_frames: number of action vectors per sample the model takes (``[B, action_frames, action_dim]``).
+        action_embedding: which action layer (spec §11.2): ``"nano"`` (our shipped ``nano-v2w-action``: all
+            ``action_frames`` vectors flattened into ``a_D = MLP(7A -> D -> D)`` added to the sinusoid before
+            the AdaLN RMSNorm, and ``a_3D = MLP(7A -> 4D -> 3D)`` added to the AdaLN-LoRA term) or
+            ``"predict1"`` (NVIDIA's released Bridge model, ``ActionConditionalVideoExtendGeneralDIT``: two
+            timm MLPs ``7 -> 4D -> D`` and ``7 -> 4D -> 3D`` with tanh-GELU on ``action[:, 0]`` only; ``a_3D``
+            is added to the AdaLN-LoRA term, ``a_D`` has no effect but its weights load).
+        extra_pos_embed: add the learnable per-block absolute position embedding (spec §5.3). The released
+            action model and the diffusion decoder have none (``extra_per_block_abs_pos_emb = False``).
         rope_precision: ``"float32"`` (default, diffusers) or ``"bfloat16"`` to reproduce the official
             bf16 inference's RoPE angle table bit-exactly (fixture README pitfall 1).
     """
@@ -70,12 +82,18 @@ class DiTConfig:
     camera_channels: int = 0
     action_dim: int = 0
     action_frames: int = 1
+    action_embedding: str = "nano"
+    extra_pos_embed: bool = True
     rope_precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.model_channels % self.num_heads:
             raise ValueError(
                 f"model_channels {self.model_channels} not divisible by num_heads {self.num_heads}"
+            )
+        if self.action_embedding not in ACTION_EMBEDDINGS:
+            raise ValueError(
+                f"action_embedding must be one of {ACTION_EMBEDDINGS}, got {self.action_embedding!r}"
             )
         if self.rope_precision not in ("float32", "bfloat16"):
             raise ValueError(f"rope_precision must be 'float32' or 'bfloat16', got {self.rope_precision!r}")
@@ -101,33 +119,53 @@ class DiTConfig:
 
     @classmethod
     def from_official(cls, net_kwargs: dict[str, Any]) -> DiTConfig:
-        """Build from the reference constructor kwargs (``GeneralDIT`` / ``VideoExtendGeneralDIT``).
+        """Build from the reference constructor kwargs (``GeneralDIT``, ``VideoExtendGeneralDIT``, predict1's
+        ``ActionConditionalVideoExtendGeneralDIT``).
 
-        Accepts the fixtures' ``net_kwargs`` (the composed official Hydra net config). Settings our
-        network does not implement (other block configs, no AdaLN-LoRA, other position embeddings, the
-        augment-sigma embedder) raise ``ValueError`` naming them.
+        Accepts the fixtures' ``net_kwargs`` (the composed official Hydra net config). A Video2World
+        ``in_channels`` beyond ``out_channels + 1`` are camera-ray channels (spec §11.1: 23 = 16 + mask + 6
+        rays); the action class gets the ``"predict1"`` action layer (spec §11.2). Settings our network does
+        not implement (other block configs, no AdaLN-LoRA, other position embeddings, the augment-sigma
+        embedder, the diffusion decoder: use :class:`cosmos.diffusion.DiffusionDecoderDiT`) raise
+        ``ValueError`` naming them.
         """
         kw = dict(net_kwargs)
         target = str(kw.get("_target_", ""))
+        if kw.get("is_diffusion_decoder") or "DiffusionDecoder" in target:
+            raise ValueError("these are diffusion-decoder kwargs: load them with DiffusionDecoderDiT")
         video = "VideoExtend" in target or "video_conditioned" in target
+        action = "ActionConditional" in target
+        extra_pos_embed = bool(kw.get("extra_per_block_abs_pos_emb", True))
         expected = {
             "block_config": "FA-CA-MLP",
             "pos_emb_cls": "rope3d",
             "use_adaln_lora": True,
             "affline_emb_norm": True,
-            "extra_per_block_abs_pos_emb": True,
-            "extra_per_block_abs_pos_emb_type": "learnable",
             "use_cross_attn_mask": False,
             "pos_emb_learnable": False,
             "add_augment_sigma_embedding": False,
         }
+        if extra_pos_embed:
+            expected["extra_per_block_abs_pos_emb_type"] = "learnable"
         unsupported = {k: kw[k] for k, v in expected.items() if k in kw and kw[k] != v}
         if unsupported:
             raise ValueError(f"unsupported official DiT settings: {unsupported}")
         in_channels = int(kw.get("in_channels", 17 if video else 16))
+        out_channels = int(kw.get("out_channels", 16))
+        camera_channels = in_channels - int(video) - out_channels
+        if camera_channels < 0 or (camera_channels and not video):
+            raise ValueError(
+                f"official in_channels {in_channels} does not fit out_channels {out_channels}"
+                + (" + condition mask" if video else "")
+            )
         return cls(
-            latent_channels=in_channels - int(video),
-            out_channels=int(kw.get("out_channels", 16)),
+            latent_channels=out_channels,
+            camera_channels=camera_channels,
+            action_dim=7 if action else 0,
+            action_frames=1,
+            action_embedding="predict1" if action else "nano",
+            extra_pos_embed=extra_pos_embed,
+            out_channels=out_channels,
             model_channels=int(kw["model_channels"]),
             num_blocks=int(kw["num_blocks"]),
             num_heads=int(kw["num_heads"]),
@@ -187,13 +225,19 @@ PRESETS: dict[str, DiTConfig] = {
     "Cosmos-1.0-Diffusion-7B-Video2World": dataclasses.replace(_7B, condition_mask=True),
     "Cosmos-1.0-Diffusion-14B-Text2World": _14B,
     "Cosmos-1.0-Diffusion-14B-Video2World": dataclasses.replace(_14B, condition_mask=True),
-    # Post-trained samples (spec §11): camera control concatenates 6 Plücker channels (24-channel patch
-    # embed); action control adds 7-D action MLPs into the timestep pathway.
+    # Post-trained samples (spec §11). Camera control (the NeMo model, assumed 7B V2W otherwise)
+    # concatenates 6 Plücker channels: a 24-channel patch embed. Action control (predict1's Bridge
+    # experiment) adds the released action MLPs and has no per-block absolute position embedding.
     "Cosmos-1.0-Diffusion-7B-Video2World-Sample-CameraCond": dataclasses.replace(
         _7B, condition_mask=True, camera_channels=6
     ),
     "Cosmos-1.0-Diffusion-7B-Video2World-Sample-ActionCond": dataclasses.replace(
-        _7B, condition_mask=True, action_dim=7, action_frames=1
+        _7B,
+        condition_mask=True,
+        action_dim=7,
+        action_frames=1,
+        action_embedding="predict1",
+        extra_pos_embed=False,
     ),
 }
 """DiT configs keyed by the published checkpoint names (spec §4.1, §11)."""
@@ -201,7 +245,7 @@ PRESETS.update(
     {
         name.replace("Cosmos-1.0-Diffusion-", "Cosmos-Predict1-"): config
         for name, config in list(PRESETS.items())
-        if "Sample" not in name
+        if "CameraCond" not in name  # the camera model exists only as NeMo code (spec §11.1)
     }
 )
 
@@ -317,10 +361,14 @@ class DiTBlock(nn.Module):
         adaln_lora: Tensor,
         context: Tensor,
         rope: tuple[Tensor, Tensor],
-        pos_emb: Tensor,
+        pos_emb: Tensor | None,
     ) -> Tensor:
-        """``h [B, L, D]``, ``emb [B, D]``, ``adaln_lora [B, 3D]``, ``context [B, S, C]``, ``pos_emb [L, D]`` -> ``[B, L, D]``."""
-        h = h + pos_emb
+        """``h [B, L, D]``, ``emb [B, D]``, ``adaln_lora [B, 3D]``, ``context [B, S, C]``, ``pos_emb [L, D]`` -> ``[B, L, D]``.
+
+        ``pos_emb = None``: no per-block absolute embedding (the action model and the diffusion decoder).
+        """
+        if pos_emb is not None:
+            h = h + pos_emb
         h = self.self_attn(h, emb, adaln_lora, rope=rope)
         h = self.cross_attn(h, emb, adaln_lora, context=context)
         return self.mlp(h, emb, adaln_lora)
@@ -363,11 +411,15 @@ class TimestepEmbedding(nn.Module):
 
 
 class ActionEmbedding(nn.Module):
-    """Action conditioning (spec §11.2, NeMo variant): ``a_D = MLP(7A -> D -> D)``, ``a_3D = MLP(7A -> 4D -> 3D)``.
+    """Our ``"nano"`` action layer (NeMo-style): ``a_D = MLP(7A -> D -> D)``, ``a_3D = MLP(7A -> 4D -> 3D)``.
 
-    ``a_D`` is added to the timestep sinusoid before the AdaLN RMSNorm, ``a_3D`` to the AdaLN-LoRA term.
-    The output layers start at zero so a post-trained model starts exactly at its base model.
+    ``a_D`` is added to the timestep sinusoid before the AdaLN RMSNorm, ``a_3D`` to the AdaLN-LoRA term
+    (:meth:`DiT.time_conditioning`); all ``A`` action vectors are flattened. The shipped
+    ``nano-v2w-action`` model uses this layer. The output layers start at zero so a post-trained model
+    starts exactly at its base model.
     """
+
+    affects_emb = True
 
     def __init__(self, in_features: int, dim: int) -> None:
         super().__init__()
@@ -379,10 +431,63 @@ class ActionEmbedding(nn.Module):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
+    def output_layers(self) -> tuple[nn.Linear, nn.Linear]:
+        return self.to_emb[-1], self.to_adaln_lora[-1]
+
     def forward(self, action: Tensor) -> tuple[Tensor, Tensor]:
         """``action [B, A, 7]`` -> ``(a_D [B, D], a_3D [B, 3D])``."""
         flat = action.reshape(action.shape[0], -1)
         return self.to_emb(flat), self.to_adaln_lora(flat)
+
+
+class ActionMLP(nn.Module):
+    """timm ``Mlp``: ``fc2(GELU_tanh(fc1(a)))`` with biases (predict1 ``action_embedder_B_*``)."""
+
+    def __init__(self, in_features: int, hidden: int, out_features: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+
+
+class ReleasedActionEmbedding(nn.Module):
+    """NVIDIA's released action layer (``"predict1"``; spec §11.2, ``ActionConditionalVideoExtendGeneralDIT``).
+
+    Two MLPs on the **first** action vector only: ``a_D = MLP(7 -> 4D -> D)`` (official
+    ``action_embedder_B_D``) and ``a_3D = MLP(7 -> 4D -> 3D)`` (``action_embedder_B_3D``). The reference adds
+    ``a_3D`` to the AdaLN-LoRA term and ``a_D`` to the timestep embedding *after* the AdaLN input was taken
+    from it, so ``a_D`` has no effect on the output (:meth:`DiT.time_conditioning` does not compute it); its
+    weights exist and load.
+    """
+
+    affects_emb = False
+
+    def __init__(self, action_dim: int, dim: int) -> None:
+        super().__init__()
+        self.to_emb = ActionMLP(action_dim, 4 * dim, dim)
+        self.to_adaln_lora = ActionMLP(action_dim, 4 * dim, 3 * dim)
+        for last in self.output_layers():
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    def output_layers(self) -> tuple[nn.Linear, nn.Linear]:
+        return self.to_emb.fc2, self.to_adaln_lora.fc2
+
+    def forward(self, action: Tensor) -> tuple[Tensor, Tensor]:
+        """``action [B, T_a >= 1, 7]`` -> ``(a_D [B, D], a_3D [B, 3D])`` from ``action[:, 0]``."""
+        first = action[:, 0]  # [B, 7]: the reference ignores every later action vector
+        return self.to_emb(first), self.to_adaln_lora(first)
+
+
+def action_embedding(config: DiTConfig) -> ActionEmbedding | ReleasedActionEmbedding | None:
+    """The action layer ``config.action_embedding`` names, or ``None`` without action conditioning."""
+    if not config.action_dim:
+        return None
+    if config.action_embedding == "predict1":
+        return ReleasedActionEmbedding(config.action_dim, config.model_channels)
+    return ActionEmbedding(config.action_dim * config.action_frames, config.model_channels)
 
 
 class DiT(PretrainedMixin, nn.Module):
@@ -403,12 +508,10 @@ class DiT(PretrainedMixin, nn.Module):
         self.patch_embed = nn.Linear(config.in_channels * math.prod(config.patch_size), dim, bias=False)
         self.time_embed = TimestepEmbedding(dim)
         self.time_norm = RMSNorm(dim)
-        self.pos_embed = LearnablePosEmbed(config.max_grid, dim)
+        self.pos_embed = LearnablePosEmbed(config.max_grid, dim) if config.extra_pos_embed else None
         self.blocks = nn.ModuleList(DiTBlock(config) for _ in range(config.num_blocks))
         self.final_layer = FinalLayer(config)
-        self.action_embed = (
-            ActionEmbedding(config.action_dim * config.action_frames, dim) if config.action_dim else None
-        )
+        self.action_embed = action_embedding(config)
         self.logvar = UncertaintyWeight(128)
         self._init_weights()
 
@@ -428,7 +531,7 @@ class DiT(PretrainedMixin, nn.Module):
                 nn.init.zeros_(module.up.weight)
         nn.init.zeros_(self.logvar.linear.weight)
         if self.action_embed is not None:
-            for last in (self.action_embed.to_emb[-1], self.action_embed.to_adaln_lora[-1]):
+            for last in self.action_embed.output_layers():
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
 
@@ -461,7 +564,7 @@ class DiT(PretrainedMixin, nn.Module):
         """Official ``model.pt`` / official-key ``model.safetensors`` or a diffusers folder -> our keys."""
         from .checkpoints import load_foreign_dit
 
-        return load_foreign_dit(folder, config)
+        return load_foreign_dit(folder, config, cls)
 
     @classmethod
     def from_base(cls, base: DiT, config: DiTConfig | str) -> DiT:
@@ -477,7 +580,7 @@ class DiT(PretrainedMixin, nn.Module):
         """
         config = cls.coerce_config(config)
         old = base.config
-        grown = ("condition_mask", "camera_channels", "action_dim", "action_frames")
+        grown = ("condition_mask", "camera_channels", "action_dim", "action_frames", "action_embedding")
         same = {f.name for f in dataclasses.fields(DiTConfig)} - set(grown) - {"rope_precision"}
         changed = sorted(name for name in same if getattr(config, name) != getattr(old, name))
         if changed:
@@ -487,7 +590,8 @@ class DiT(PretrainedMixin, nn.Module):
             or old.camera_channels > config.camera_channels
             or (
                 old.action_dim
-                and (old.action_dim, old.action_frames) != (config.action_dim, config.action_frames)
+                and (old.action_dim, old.action_frames, old.action_embedding)
+                != (config.action_dim, config.action_frames, config.action_embedding)
             )
         ):
             raise ValueError("from_base cannot remove or reshape existing conditioning")
@@ -532,14 +636,12 @@ class DiT(PretrainedMixin, nn.Module):
         """``[latent, condition mask, camera rays, padding mask]`` -> ``[B, in_channels, T, H, W]`` (spec §4.2.1).
 
         ``padding_mask [B|1, 1, H_pix, W_pix]`` is resized with legacy nearest (pixel (8i, 8j)) and repeated
-        over T; ``None`` means zeros (what inference passes).
+        over T; ``None`` means zeros (what inference passes). ``camera [B, 6, T_pose, H, W]`` may carry more
+        frames than the latent: the first ``T`` are kept, so latent frame t gets the rays of pixel frame t
+        (spec §11.1, as the reference does).
         """
         cfg = self.config
-        batch, channels, frames, height, width = x.shape
-        if channels != cfg.latent_channels:
-            raise ShapeError(
-                f"x has {channels} channels, the DiT expects {cfg.latent_channels} latent channels"
-            )
+        batch, _, frames, height, width = self._check_latent(x).shape
         parts = [x]
         if cfg.condition_mask:
             if condition_video_input_mask is None:
@@ -548,23 +650,40 @@ class DiT(PretrainedMixin, nn.Module):
         elif condition_video_input_mask is not None:
             raise ShapeError("condition_video_input_mask given, but this DiT is not a Video2World model")
         if cfg.camera_channels:
-            if camera is None or tuple(camera.shape) != (batch, cfg.camera_channels, frames, height, width):
+            if (
+                camera is None
+                or camera.ndim != 5
+                or tuple(camera.shape[:2]) != (batch, cfg.camera_channels)
+                or camera.shape[2] < frames
+                or tuple(camera.shape[3:]) != (height, width)
+            ):
                 got = None if camera is None else tuple(camera.shape)
                 raise ShapeError(
-                    f"camera must be [B, {cfg.camera_channels}, T, H, W] = "
-                    f"{(batch, cfg.camera_channels, frames, height, width)}, got {got}"
+                    f"camera must be [B, {cfg.camera_channels}, T_pose >= T, H, W] with (B, T, H, W) = "
+                    f"{(batch, frames, height, width)}, got {got}"
                 )
-            parts.append(camera.to(x.dtype))
+            parts.append(camera[:, :, :frames].to(x.dtype))  # [B, 6, T, H, W]
         elif camera is not None:
             raise ShapeError("camera rays given, but this DiT has no camera channels")
         if cfg.concat_padding_mask:
-            if padding_mask is None:
-                mask = x.new_zeros(batch, 1, frames, height, width)
-            else:
-                mask = F.interpolate(padding_mask.to(x.dtype), size=(height, width), mode="nearest")
-                mask = mask.unsqueeze(2).expand(batch, 1, frames, height, width)
-            parts.append(mask)
+            parts.append(self.padding_channel(x, padding_mask))
         return torch.cat(parts, dim=1)
+
+    def _check_latent(self, x: Tensor) -> Tensor:
+        if x.ndim != 5 or x.shape[1] != self.config.latent_channels:
+            raise ShapeError(
+                f"x must be [B, {self.config.latent_channels}, T, H, W] (latent channels), got {tuple(x.shape)}"
+            )
+        return x
+
+    @staticmethod
+    def padding_channel(x: Tensor, padding_mask: Tensor | None) -> Tensor:
+        """Pixel ``padding_mask [B|1, 1, H_pix, W_pix]`` -> ``[B, 1, T, H, W]`` by legacy nearest; None = zeros."""
+        batch, _, frames, height, width = x.shape
+        if padding_mask is None:
+            return x.new_zeros(batch, 1, frames, height, width)
+        mask = F.interpolate(padding_mask.to(x.dtype), size=(height, width), mode="nearest")
+        return mask.unsqueeze(2).expand(batch, 1, frames, height, width)
 
     def patchify(self, x: Tensor) -> Tensor:
         """``[B, C_in, T, H, W] -> [B, T', H', W', C_in p_t p_h p_w]``; feature order (c, p_t, p_h, p_w)."""
@@ -589,17 +708,35 @@ class DiT(PretrainedMixin, nn.Module):
     def time_conditioning(
         self, timesteps: Tensor, action: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """``c_noise [B]`` -> ``(sinusoid [B, D], emb = RMSNorm(sinusoid (+ a_D)) [B, D], A [B, 3D])``."""
+        """``c_noise [B]`` -> ``(sinusoid [B, D], emb = RMSNorm(sinusoid (+ a_D)) [B, D], A (+ a_3D) [B, 3D])``.
+
+        ``action [B, A, action_dim]``: the ``"nano"`` layer takes exactly ``A = action_frames`` vectors and adds
+        ``a_D`` before the norm; the released ``"predict1"`` layer takes ``A >= 1`` and uses only the first,
+        and only ``a_3D`` changes the output (spec §11.2).
+        """
         sinusoid = self.time_embed.sinusoid(timesteps).to(self.time_embed.linear_1.weight.dtype)
         adaln_lora = self.time_embed(sinusoid)
         emb_input = sinusoid
         if self.action_embed is not None:
-            if action is None:
+            cfg = self.config
+            frames_ok = action is not None and (
+                action.shape[1] >= 1 if cfg.action_embedding == "predict1" else action.shape[1] == cfg.action_frames
+            )
+            if (
+                action is None
+                or action.ndim != 3
+                or action.shape[0] != sinusoid.shape[0]
+                or action.shape[2] != cfg.action_dim
+                or not frames_ok
+            ):
+                got = None if action is None else tuple(action.shape)
                 raise ShapeError(
-                    f"this DiT is action-conditioned: pass action [B, {self.config.action_frames}, {self.config.action_dim}]"
+                    f"this DiT is action-conditioned: pass action [B, {cfg.action_frames}, {cfg.action_dim}] "
+                    f"with B={sinusoid.shape[0]}, got {got}"
                 )
             action_emb, action_lora = self.action_embed(action.to(sinusoid.dtype))
-            emb_input = emb_input + action_emb
+            if self.action_embed.affects_emb:
+                emb_input = emb_input + action_emb
             adaln_lora = adaln_lora + action_lora
         elif action is not None:
             raise ShapeError("action given, but this DiT has no action conditioning")
@@ -646,8 +783,10 @@ class DiT(PretrainedMixin, nn.Module):
                 ``None`` = image mode (requires ``T' == 1``).
             padding_mask: ``[B|1, 1, H_pix, W_pix]`` in {0, 1}; ``None`` = zeros.
             condition_video_input_mask: Video2World ``[B, 1, T, H, W]`` in {0, 1}.
-            camera: camera-control Plücker rays ``[B, 6, T, H, W]`` (keyword only).
-            action: action-control ``[B, action_frames, action_dim]`` (keyword only).
+            camera: camera-control Plücker rays ``[B, 6, T_pose >= T, H, W]``, moment channels first
+                (:mod:`cosmos.diffusion.camera`); the first ``T`` frames are used (keyword only).
+            action: action-control ``[B, action_frames, action_dim]``; the released ``"predict1"`` layer takes
+                ``[B, T_a >= 1, 7]`` and uses ``action[:, 0]`` only (keyword only).
             return_logvar: also return the training-only uncertainty ``u(c_noise)`` ``[B, 1]`` float32, computed
                 inside the forward so that DDP/FSDP wrappers see its parameters (keyword only).
 
@@ -658,8 +797,20 @@ class DiT(PretrainedMixin, nn.Module):
             ShapeError: wrong channel count, size not divisible by the patch size, grid larger than the
                 position tables, non-uniform fps, missing or surplus conditioning inputs.
         """
+        grid = self.check_inputs(x, timesteps, crossattn_emb, fps)
+        x_in = self.concat_input_channels(x, padding_mask, condition_video_input_mask, camera)
+        return self.backbone(x_in, grid, timesteps, crossattn_emb, fps, action, return_logvar=return_logvar)
+
+    def check_inputs(
+        self, x: Tensor, timesteps: Tensor, crossattn_emb: Tensor, fps: Tensor | float | None
+    ) -> tuple[int, int, int]:
+        """Validate the forward's common inputs; return the token grid ``(T', H', W')``.
+
+        Raises:
+            ShapeError: see :meth:`forward`.
+        """
         cfg = self.config
-        batch, _, frames, height, width = x.shape
+        batch, _, frames, height, width = self._check_latent(x).shape
         p_t, p_h, p_w = cfg.patch_size
         if frames % p_t or height % p_h or width % p_w:
             raise ShapeError(
@@ -687,17 +838,33 @@ class DiT(PretrainedMixin, nn.Module):
             and not bool((fps == fps.reshape(-1)[0]).all())
         ):
             raise ShapeError(f"all samples in a batch must share one fps, got {fps.tolist()}")
-        dtype = self.patch_embed.weight.dtype
+        return grid
 
-        x_in = self.concat_input_channels(x, padding_mask, condition_video_input_mask, camera)
+    def backbone(
+        self,
+        x_in: Tensor,
+        grid: tuple[int, int, int],
+        timesteps: Tensor,
+        crossattn_emb: Tensor,
+        fps: Tensor | float | None,
+        action: Tensor | None = None,
+        *,
+        return_logvar: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Everything after the input channels: patch embed, blocks, final layer, unpatchify (spec §4.2.2-8).
+
+        ``x_in [B, in_channels, T, H, W]`` (from :meth:`concat_input_channels`) -> ``[B, C_out, T, H, W]``.
+        """
+        batch = x_in.shape[0]
+        dtype = self.patch_embed.weight.dtype
         h = self.patch_embed(self.patchify(x_in.to(dtype)))  # [B, T', H', W', D]
-        h = h.reshape(batch, -1, cfg.model_channels)  # [B, L, D], t-major
+        h = h.reshape(batch, -1, self.config.model_channels)  # [B, L, D], t-major
         _, emb, adaln_lora = self.time_conditioning(timesteps, action)
-        rope = self.rope(grid, fps, x.device)
-        pos_emb = self.pos_embed(grid)
+        rope = self.rope(grid, fps, x_in.device)
+        pos_emb = self.pos_embed(grid) if self.pos_embed is not None else None
         context = crossattn_emb.to(dtype)
         for block in self.blocks:
             h = block(h, emb, adaln_lora, context, rope, pos_emb)
         out = self.final_layer(h, emb, adaln_lora)  # [B, L, p_h p_w p_t C]
-        out = self.unpatchify(out, grid).to(x.dtype)
+        out = self.unpatchify(out, grid).to(x_in.dtype)
         return (out, self.logvar(timesteps)) if return_logvar else out
