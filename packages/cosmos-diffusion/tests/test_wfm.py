@@ -126,7 +126,7 @@ def test_camera_conditioning(standin_tokenizer):
     poses[0, :, 0, 3] = torch.tensor([0.0, 0.1, 0.2])  # dolly along x
     rays = plucker_rays(intrinsics, poses, 8, 8)
     assert rays.shape == (1, 6, 3, 8, 8)
-    torch.testing.assert_close(rays[:, :3].norm(dim=1), torch.ones(1, 3, 8, 8))  # unit directions
+    torch.testing.assert_close(rays[:, 3:].norm(dim=1), torch.ones(1, 3, 8, 8))  # moment first, then unit d
     torch.testing.assert_close(
         (rays[:, :3] * rays[:, 3:]).sum(dim=1), torch.zeros(1, 3, 8, 8), atol=1e-6, rtol=0
     )  # d . m = 0
@@ -338,7 +338,9 @@ def test_guardrail_checks_prompts_first_and_pixelates_outputs(standin_tokenizer)
 
         def check_text(self, prompt, negative_prompt=None):
             self.prompts.append(prompt)
-            return dataclasses.make_dataclass("R", ["allowed", "reason"])("forbidden" not in prompt, "keyword")
+            return dataclasses.make_dataclass("R", ["allowed", "reason"])(
+                "forbidden" not in prompt, "keyword"
+            )
 
         def check_video(self, frames):
             edited = frames.copy()

@@ -26,7 +26,6 @@ from cosmos.core import PretrainedMixin, ShapeError, attention
 from .edm import UncertaintyWeight
 from .position import LearnablePosEmbed, apply_rope, rope_angles
 
-
 ACTION_EMBEDDINGS = ("nano", "predict1")
 """The action layers :class:`DiTConfig` knows (see its ``action_embedding``)."""
 
@@ -720,7 +719,9 @@ class DiT(PretrainedMixin, nn.Module):
         if self.action_embed is not None:
             cfg = self.config
             frames_ok = action is not None and (
-                action.shape[1] >= 1 if cfg.action_embedding == "predict1" else action.shape[1] == cfg.action_frames
+                action.shape[1] >= 1
+                if cfg.action_embedding == "predict1"
+                else action.shape[1] == cfg.action_frames
             )
             if (
                 action is None

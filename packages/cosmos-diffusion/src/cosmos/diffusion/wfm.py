@@ -387,8 +387,12 @@ class DiffusionWFM(nn.Module):
                 augment_sigma=augment_sigma,
             )
             timings["encode_video"] = time.perf_counter() - start
-        uncond = cond.replace(
-            crossattn_emb=negative.to(device), zero_condition_mask=input_frames_guidance and video is not None
+        frames_guidance = input_frames_guidance and video is not None
+        released_posttrained = config.action_embedding == "predict1" or config.camera_channels > 0
+        uncond = cond.replace(  # spec §11.2: the post-trained models' uncondition zeroes the condition region
+            crossattn_emb=negative.to(device),
+            zero_condition_mask=frames_guidance and not released_posttrained,
+            zero_condition_region=frames_guidance and released_posttrained,
         )
 
         start = time.perf_counter()
