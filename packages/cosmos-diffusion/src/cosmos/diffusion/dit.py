@@ -134,21 +134,6 @@ class DiTConfig:
             raise ValueError("these are diffusion-decoder kwargs: load them with DiffusionDecoderDiT")
         video = "VideoExtend" in target or "video_conditioned" in target
         action = "ActionConditional" in target
-        extra_pos_embed = bool(kw.get("extra_per_block_abs_pos_emb", True))
-        expected = {
-            "block_config": "FA-CA-MLP",
-            "pos_emb_cls": "rope3d",
-            "use_adaln_lora": True,
-            "affline_emb_norm": True,
-            "use_cross_attn_mask": False,
-            "pos_emb_learnable": False,
-            "add_augment_sigma_embedding": False,
-        }
-        if extra_pos_embed:
-            expected["extra_per_block_abs_pos_emb_type"] = "learnable"
-        unsupported = {k: kw[k] for k, v in expected.items() if k in kw and kw[k] != v}
-        if unsupported:
-            raise ValueError(f"unsupported official DiT settings: {unsupported}")
         in_channels = int(kw.get("in_channels", 17 if video else 16))
         out_channels = int(kw.get("out_channels", 16))
         camera_channels = in_channels - int(video) - out_channels
@@ -158,35 +143,11 @@ class DiTConfig:
                 + (" + condition mask" if video else "")
             )
         return cls(
-            latent_channels=out_channels,
+            **official_common_fields(kw),
             camera_channels=camera_channels,
             action_dim=7 if action else 0,
             action_frames=1,
             action_embedding="predict1" if action else "nano",
-            extra_pos_embed=extra_pos_embed,
-            out_channels=out_channels,
-            model_channels=int(kw["model_channels"]),
-            num_blocks=int(kw["num_blocks"]),
-            num_heads=int(kw["num_heads"]),
-            mlp_ratio=float(kw.get("mlp_ratio", 4.0)),
-            crossattn_channels=int(kw.get("crossattn_emb_channels", 1024)),
-            adaln_lora_dim=int(kw.get("adaln_lora_dim", 256)),
-            patch_size=(
-                int(kw.get("patch_temporal", 1)),
-                int(kw.get("patch_spatial", 2)),
-                int(kw.get("patch_spatial", 2)),
-            ),
-            max_size=(
-                int(kw.get("max_frames", 128)),
-                int(kw.get("max_img_h", 240)),
-                int(kw.get("max_img_w", 240)),
-            ),
-            rope_scale=(
-                float(kw.get("rope_t_extrapolation_ratio", 1.0)),
-                float(kw.get("rope_h_extrapolation_ratio", 1.0)),
-                float(kw.get("rope_w_extrapolation_ratio", 1.0)),
-            ),
-            concat_padding_mask=bool(kw.get("concat_padding_mask", True)),
             condition_mask=video,
         )
 
@@ -214,6 +175,58 @@ class DiTConfig:
             concat_padding_mask=bool(config.get("concat_padding_mask", True)),
             condition_mask=in_channels > int(config.get("out_channels", 16)),
         )
+
+
+def official_common_fields(kw: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`DiTConfig` fields every official ``GeneralDIT`` subclass shares, from its kwargs.
+
+    Raises:
+        ValueError: a setting our network does not implement (other block configs, no AdaLN-LoRA, other
+            position embeddings, the augment-sigma embedder), naming it.
+    """
+    extra_pos_embed = bool(kw.get("extra_per_block_abs_pos_emb", True))
+    expected = {
+        "block_config": "FA-CA-MLP",
+        "pos_emb_cls": "rope3d",
+        "use_adaln_lora": True,
+        "affline_emb_norm": True,
+        "use_cross_attn_mask": False,
+        "pos_emb_learnable": False,
+        "add_augment_sigma_embedding": False,
+    }
+    if extra_pos_embed:
+        expected["extra_per_block_abs_pos_emb_type"] = "learnable"
+    unsupported = {k: kw[k] for k, v in expected.items() if k in kw and kw[k] != v}
+    if unsupported:
+        raise ValueError(f"unsupported official DiT settings: {unsupported}")
+    out_channels = int(kw.get("out_channels", 16))
+    return {
+        "latent_channels": out_channels,
+        "out_channels": out_channels,
+        "model_channels": int(kw["model_channels"]),
+        "num_blocks": int(kw["num_blocks"]),
+        "num_heads": int(kw["num_heads"]),
+        "mlp_ratio": float(kw.get("mlp_ratio", 4.0)),
+        "crossattn_channels": int(kw.get("crossattn_emb_channels", 1024)),
+        "adaln_lora_dim": int(kw.get("adaln_lora_dim", 256)),
+        "patch_size": (
+            int(kw.get("patch_temporal", 1)),
+            int(kw.get("patch_spatial", 2)),
+            int(kw.get("patch_spatial", 2)),
+        ),
+        "max_size": (
+            int(kw.get("max_frames", 128)),
+            int(kw.get("max_img_h", 240)),
+            int(kw.get("max_img_w", 240)),
+        ),
+        "rope_scale": (
+            float(kw.get("rope_t_extrapolation_ratio", 1.0)),
+            float(kw.get("rope_h_extrapolation_ratio", 1.0)),
+            float(kw.get("rope_w_extrapolation_ratio", 1.0)),
+        ),
+        "concat_padding_mask": bool(kw.get("concat_padding_mask", True)),
+        "extra_pos_embed": extra_pos_embed,
+    }
 
 
 _7B = DiTConfig()
@@ -499,6 +512,7 @@ class DiT(PretrainedMixin, nn.Module):
     """
 
     config_class = DiTConfig
+    presets: dict[str, DiTConfig] = PRESETS
 
     def __init__(self, config: DiTConfig) -> None:
         super().__init__()
@@ -536,15 +550,15 @@ class DiT(PretrainedMixin, nn.Module):
 
     @classmethod
     def coerce_config(cls, config: Any) -> DiTConfig:
-        """Accept a :class:`DiTConfig`, a preset name, official net kwargs, a diffusers config or our JSON dict."""
+        """Accept a config object, a preset name, official net kwargs, a diffusers config or our JSON dict."""
         from cosmos.core import config_from_dict
 
-        if isinstance(config, DiTConfig):
+        if isinstance(config, cls.config_class):
             return config
         if isinstance(config, str):
-            if config not in PRESETS:
-                raise ValueError(f"unknown DiT preset {config!r}; known: {sorted(PRESETS)}")
-            return PRESETS[config]
+            if config not in cls.presets:
+                raise ValueError(f"unknown {cls.__name__} preset {config!r}; known: {sorted(cls.presets)}")
+            return cls.presets[config]
         if isinstance(config, dict):
             if (
                 "model_channels" in config
@@ -552,11 +566,11 @@ class DiT(PretrainedMixin, nn.Module):
                 and "num_heads" in config
                 and ("_target_" in config or "block_config" in config or "crossattn_emb_channels" in config)
             ):
-                return DiTConfig.from_official(config)
-            if "num_attention_heads" in config:
+                return cls.config_class.from_official(config)
+            if "num_attention_heads" in config and cls.config_class is DiTConfig:
                 return DiTConfig.from_diffusers(config)
-            return config_from_dict(DiTConfig, config)
-        raise TypeError(f"cannot build a DiTConfig from {type(config).__name__}")
+            return config_from_dict(cls.config_class, config)
+        raise TypeError(f"cannot build a {cls.config_class.__name__} from {type(config).__name__}")
 
     @classmethod
     def load_foreign(cls, folder: Any, config: Any) -> tuple[DiTConfig, dict[str, Tensor]]:
