@@ -22,6 +22,7 @@ anything else raises :class:`PoseError`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -213,3 +214,170 @@ def reference_plucker_rays(
     if mask_padding:
         rays = rays * (1 - reference_padding_mask(image_size, spatial_compression)[1][0])
     return rays
+
+
+# ------------------------------------------------------------------------------------------------
+# "Joystick" trajectories for users without a recorded camera path
+# ------------------------------------------------------------------------------------------------
+MOVES = (
+    "static",
+    "forward",
+    "backward",
+    "left",
+    "right",
+    "up",
+    "down",
+    "pan_left",
+    "pan_right",
+    "tilt_up",
+    "tilt_down",
+    "orbit_left",
+    "orbit_right",
+)
+"""Camera moves :func:`camera_trajectory` knows (OpenCV camera axes: x right, y down, z forward)."""
+
+_TRANSLATIONS = {
+    "forward": (0, 0, 1),
+    "backward": (0, 0, -1),
+    "left": (-1, 0, 0),
+    "right": (1, 0, 0),
+    "up": (0, -1, 0),
+    "down": (0, 1, 0),
+}
+_ROTATIONS = {
+    "pan_left": (1, -1),
+    "pan_right": (1, 1),
+    "tilt_up": (0, 1),
+    "tilt_down": (0, -1),
+}  # (axis, sign)
+
+
+def _axis_rotation(axis: int, angle: float) -> Tensor:
+    """``[4, 4]`` float64 rotation by ``angle`` radians about camera axis 0 (x) or 1 (y)."""
+    cos, sin = math.cos(angle), math.sin(angle)
+    matrix = torch.eye(4, dtype=torch.float64)
+    if axis == 0:  # R_x: +angle turns the optical axis (+z) towards -y, i.e. up
+        matrix[1:3, 1:3] = torch.tensor([[cos, -sin], [sin, cos]], dtype=torch.float64)
+    else:  # R_y: +angle turns the optical axis towards +x, i.e. right
+        matrix[0, 0], matrix[0, 2], matrix[2, 0], matrix[2, 2] = cos, sin, -sin, cos
+    return matrix
+
+
+def _translation(vector: Sequence[float]) -> Tensor:
+    matrix = torch.eye(4, dtype=torch.float64)
+    matrix[:3, 3] = torch.tensor(vector, dtype=torch.float64)
+    return matrix
+
+
+def camera_trajectory(
+    moves: str | Sequence[tuple[str, int]],
+    num_frames: int | None = None,
+    *,
+    step: float = 0.05,
+    degrees_per_frame: float = 2.0,
+    orbit_radius: float = 1.0,
+    start: Tensor | None = None,
+) -> Tensor:
+    """Joystick moves -> camera-to-world poses ``[N, 4, 4]`` float32 (frame 0 = ``start``, default identity).
+
+    Args:
+        moves: one move name for all frames (with ``num_frames``), or segments ``[(move, frames), ...]``
+            played one after the other, e.g. ``[("forward", 8), ("pan_left", 8)]``. Names: :data:`MOVES`.
+            Translations and pan/tilt are in the *current* camera frame (a flying camera); ``orbit_*`` circles
+            the point ``orbit_radius`` ahead of the camera where the orbit segment starts, about the camera's
+            vertical axis, always looking at that point.
+        num_frames: total frames ``N`` when ``moves`` is a single name (the first frame is the start pose, so
+            ``N - 1`` steps are taken); with segments ``N = 1 + sum(frames)``.
+        step: translation per frame (scene units; the reference scales trajectories to the unit sphere anyway).
+        degrees_per_frame: rotation per frame for pan, tilt and orbit.
+        orbit_radius: distance of the orbit centre.
+        start: optional rigid ``[4, 4]`` camera-to-world start pose.
+
+    Returns:
+        float32 ``[N, 4, 4]`` rigid camera-to-world poses (OpenCV axes). Feed them to
+        :func:`trajectory_plucker_rays` for the camera model, or invert them for :func:`reference_plucker_rays`.
+
+    Raises:
+        ValueError: an unknown move, a negative frame count, or ``num_frames`` missing for a single move.
+        PoseError: ``start`` is not a rigid transform.
+    """
+    if isinstance(moves, str):
+        if num_frames is None or num_frames < 1:
+            raise ValueError("a single move needs num_frames >= 1")
+        moves = [(moves, num_frames - 1)]
+    pose = torch.eye(4, dtype=torch.float64)
+    if start is not None:
+        check_rigid(start, what="start")
+        pose = start.double().clone()
+    poses = [pose]
+    angle = math.radians(degrees_per_frame)
+    for move, frames in moves:
+        if move not in MOVES:
+            raise ValueError(f"unknown camera move {move!r}; choose from {MOVES}")
+        if frames < 0:
+            raise ValueError(f"frame count of {move!r} must be >= 0, got {frames}")
+        base = poses[-1]
+        for index in range(1, frames + 1):
+            if move in _TRANSLATIONS:
+                pose = poses[-1] @ _translation([step * v for v in _TRANSLATIONS[move]])
+            elif move in _ROTATIONS:
+                axis, sign = _ROTATIONS[move]
+                pose = poses[-1] @ _axis_rotation(axis, sign * angle)
+            elif move.startswith("orbit"):
+                sign = 1.0 if move == "orbit_left" else -1.0
+                centre = _translation([0.0, 0.0, orbit_radius])
+                pose = base @ centre @ _axis_rotation(1, sign * angle * index) @ torch.linalg.inv(centre)
+            else:  # static
+                pose = poses[-1]
+            poses.append(pose)
+    return torch.stack(poses).float()
+
+
+def rigid_inverse(poses: Tensor) -> Tensor:
+    """Inverse of rigid ``[..., 4, 4]`` poses, ``[R | t]^-1 = [R^T | -R^T t]`` (camera-to-world <-> world-to-camera).
+
+    Raises:
+        PoseError: a pose that is not a rigid transform.
+    """
+    check_rigid(poses)
+    rotation_t = poses[..., :3, :3].transpose(-1, -2)
+    inverse = torch.zeros_like(poses)
+    inverse[..., :3, :3] = rotation_t
+    inverse[..., :3, 3] = -(rotation_t @ poses[..., :3, 3:4])[..., 0]
+    inverse[..., 3, 3] = 1
+    return inverse
+
+
+def trajectory_plucker_rays(
+    cam_to_world: Tensor,
+    intrinsics: Tensor | Sequence[float] = (0.5, 0.5 * 16 / 9, 0.5, 0.5),
+    image_size: Sequence[int] = (704, 1280, 704, 1280),
+    *,
+    spatial_compression: int = 8,
+) -> Tensor:
+    """Camera-to-world poses (e.g. :func:`camera_trajectory`) -> the camera model's ``camera`` input.
+
+    The poses are inverted to the world-to-camera convention NVIDIA's data used and go through
+    :func:`reference_plucker_rays` (unit sphere, relative to frame 0, normalised intrinsics), so the rays are
+    distributed as the released model saw them in training.
+
+    Args:
+        cam_to_world: rigid ``[N, 4, 4]`` poses, one per **pixel** frame (the network keeps the first ``T``
+            latent frames' worth: latent frame t takes pixel frame t's rays, spec §11.1).
+        intrinsics: normalised ``(fx, fy, cx, cy)`` or ``K [3, 3]`` (fx, cx over the width; fy, cy over the
+            height). The default is a 90° horizontal field of view on a 16:9 frame.
+        image_size: ``(H_pad, W_pad, H_res, W_res)`` (no padding: the same size twice).
+        spatial_compression: tokenizer spatial factor.
+
+    Returns:
+        float32 ``[1, 6, N, H_pad / 8, W_pad / 8]`` (moment first), the layout of ``net(..., camera=...)`` and
+        ``DiffusionWFM.sample(camera=...)`` (slice ``[:, :, :T']`` for the latent frame count).
+
+    Raises:
+        PoseError: a pose that is not a rigid transform. ShapeError: wrong shapes.
+    """
+    intrinsics = torch.as_tensor(intrinsics, dtype=torch.float32)
+    rays = reference_plucker_rays(
+        rigid_inverse(cam_to_world), intrinsics, image_size, spatial_compression=spatial_compression
+    )
+    return rays.permute(1, 0, 2, 3)[None].contiguous()  # [N, 6, h, w] -> [1, 6, N, h, w]
