@@ -381,3 +381,38 @@ def trajectory_plucker_rays(
         rigid_inverse(cam_to_world), intrinsics, image_size, spatial_compression=spatial_compression
     )
     return rays.permute(1, 0, 2, 3)[None].contiguous()  # [N, 6, h, w] -> [1, 6, N, h, w]
+
+
+def camera_json_poses(path_or_dict, num_frames: int | None = None) -> tuple[Tensor, Tensor]:
+    """Read a DL3DV-style ``camera.json`` -> ``(transform_matrix [N, 4, 4], normalised (fx, fy, cx, cy))``.
+
+    Takes the first ``num_frames`` entries of ``frames`` (inference, spec §11.1 step 1). Intrinsics
+    ``fl_x, fl_y, cx, cy`` are divided by the file's ``w`` / ``h`` when it gives them (pixel values); without
+    them they are taken as already normalised. (NVIDIA's scripts pass pixel values unchanged, which makes all
+    rays of a frame nearly parallel: the pitfall of step 3.)
+
+    Raises:
+        ShapeError: fewer frames than ``num_frames`` or missing keys.
+    """
+    import json
+    from pathlib import Path
+
+    data = path_or_dict if isinstance(path_or_dict, dict) else json.loads(Path(path_or_dict).read_text())
+    try:
+        frames = data["frames"][:num_frames] if num_frames is not None else data["frames"]
+        poses = torch.tensor([frame["transform_matrix"] for frame in frames], dtype=torch.float32)
+        fx, fy, cx, cy = (float(data[key]) for key in ("fl_x", "fl_y", "cx", "cy"))
+    except (KeyError, TypeError) as error:
+        raise ShapeError(
+            f"camera.json lacks {error}: needs fl_x, fl_y, cx, cy and frames[].transform_matrix"
+        ) from error
+    if num_frames is not None and len(poses) < num_frames:
+        raise ShapeError(f"camera.json has {len(poses)} frames, {num_frames} needed")
+    if "w" in data and "h" in data:
+        fx, cx, fy, cy = (
+            fx / float(data["w"]),
+            cx / float(data["w"]),
+            fy / float(data["h"]),
+            cy / float(data["h"]),
+        )
+    return poses, torch.tensor([fx, fy, cx, cy])
