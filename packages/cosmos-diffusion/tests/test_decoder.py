@@ -204,3 +204,22 @@ def test_strict_loading_lists_missing_token_table(decoder_folder, net_kwargs, tm
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(CheckpointError, match="token_embed"):
         DiffusionDecoderDiT.from_pretrained(tmp_path, config=net_kwargs("decoder_tiny"))
+
+
+def test_token_decoder_for_ar_models(decoder, standin_tokenizer):
+    """DiffusionTokenDecoder.decode(TokenGrid) -> pixels, the call an AR world model makes instead of the DV
+    decoder (token grid h x w -> latent 2h x 2w -> pixels 16h x 16w)."""
+    from cosmos.core import TokenGrid
+    from cosmos.diffusion.decoder import DiffusionTokenDecoder
+
+    tokenizer = standin_tokenizer(temporal_compression=8, spatial_compression=8, latent_channels=16)
+    token_decoder = DiffusionTokenDecoder(decoder, tokenizer, num_steps=1)
+    grid = TokenGrid(torch.randint(0, 1024, (2, 5, 3, 4)), 1024, 8, 16)
+    with torch.no_grad():
+        video = token_decoder.decode(grid)
+    assert video.shape == (2, 3, 33, 48, 64)
+    assert video.abs().max() <= 1
+    with pytest.raises(ValueError, match="token ids"):
+        token_decoder.decode(torch.full((1, 5, 3, 4), 5000))
+    with pytest.raises(ShapeError, match="T_tok"):
+        token_decoder.decode(torch.zeros(1, 10, 3, 4, dtype=torch.int64))

@@ -17,7 +17,8 @@ token frames overlapping by 2 (reflect padding at the end); :func:`decoder_condi
 conditional (tokens + text) and unconditional (id 0 everywhere, zero text) branches, guidance 1.8;
 :func:`decoder_initial_noise` is the seeded torch noise; :func:`decode_tokens` runs RES-2ab (15 steps,
 ``sigma_min = 0.02``) per chunk, decodes with the CV tokenizer and :func:`blend_decoded_chunks` joins the
-57-frame chunks with the reference's 2-frame pixel cut. Fixtures: ``decoder_tiny.*``.
+57-frame chunks with the reference's 2-frame pixel cut; :class:`DiffusionTokenDecoder` wraps all of it as
+``decode(TokenGrid) -> video`` for AR world models. Fixtures: ``decoder_tiny.*``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from cosmos.core import ShapeError
+from cosmos.core import ShapeError, TokenGrid
 
 from .denoiser import Conditioning, guided_denoiser
 from .dit import DiT, DiTConfig, official_common_fields
@@ -336,7 +337,65 @@ def decode_tokens(
     return blend_decoded_chunks(torch.stack(decoded), num_pixel_frames)
 
 
+class DiffusionTokenDecoder:
+    """Token grid -> video through the diffusion decoder: what an AR world model calls instead of the DV decoder.
+
+    Args:
+        net: the :class:`DiffusionDecoderDiT`.
+        tokenizer: the continuous CV tokenizer (``cosmos.core.VideoTokenizer``) whose latents ``net`` makes.
+        text_embeddings: ``[1, S, C]`` conditioning text; default zeros (NVIDIA's base pipeline passes the stored
+            T5 embedding of "high quality, 4k, high definition, smooth video", ``aux_vars.pt["context"]``).
+        latent_statistics: de-normalisation of the model latent (default: the tokenizer's, as DiffusionWFM).
+        guidance, num_steps, seed: released values 1.8, 15, 1.
+    """
+
+    def __init__(
+        self,
+        net: DiffusionDecoderDiT,
+        tokenizer: Any,
+        *,
+        text_embeddings: Tensor | None = None,
+        latent_statistics: Any = None,
+        guidance: float = DECODER_GUIDANCE,
+        num_steps: int = DECODER_NUM_STEPS,
+        seed: int = 1,
+    ) -> None:
+        from .wfm import DiffusionWFM
+
+        self.wfm = DiffusionWFM(tokenizer, net, latent_statistics=latent_statistics)  # its latent decode
+        self.net = net
+        if text_embeddings is None:
+            text_embeddings = torch.zeros(1, 1, net.config.crossattn_channels)
+        self.text_embeddings = text_embeddings
+        self.guidance, self.num_steps, self.seed = guidance, num_steps, seed
+
+    def decode(self, tokens: TokenGrid | Tensor) -> Tensor:
+        """``TokenGrid`` or ids ``[B, T_tok, h, w]`` -> video ``[B, 3, 1 + 8 (T_tok - 1), 16 h, 16 w]`` in [-1, 1].
+
+        Raises:
+            ShapeError / ValueError: see :func:`decoder_token_chunks` (ids outside the vocabulary, a grid
+                the chunking cannot take).
+        """
+        indices = tokens.indices if isinstance(tokens, TokenGrid) else tokens
+        if indices.ndim != 4:
+            raise ShapeError(f"token ids must be [B, T_tok, h, w], got {tuple(indices.shape)}")
+        videos = [
+            decode_tokens(
+                self.net,
+                sample,
+                self.text_embeddings,
+                self.wfm.decode,
+                guidance=self.guidance,
+                num_steps=self.num_steps,
+                seed=self.seed,
+            )
+            for sample in indices
+        ]
+        return torch.stack(videos)
+
+
 __all__ = [
+    "DiffusionTokenDecoder",
     "DECODER_PRESETS",
     "DiffusionDecoderConfig",
     "DiffusionDecoderDiT",
