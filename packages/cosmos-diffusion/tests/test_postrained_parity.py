@@ -212,6 +212,14 @@ def test_reference_plucker_rays(tensors, check):
     check(reference_padding_mask(size)[1], data["out.padding_mask_latent"], rtol=0, atol=0)
     masked = reference_plucker_rays(poses, data["in.K_normalized"], size, mask_padding=True)
     check(masked, data["out.plucker_masked"], **RAYS)
+    camera_json = {
+        "fl_x": 0.9,
+        "fl_y": 1.35,
+        "cx": 0.53125,
+        "cy": 0.484375,
+    }  # config.json camera_json_normalized
+    from_json = reference_plucker_rays(poses.numpy(), camera_json, data["in.image_size"])
+    check(from_json, data["out.plucker_normK"], **RAYS)
 
 
 def test_rays_feed_the_network(tensors):

@@ -174,7 +174,7 @@ def reference_padding_mask(image_size: Sequence[int], spatial_compression: int =
 
 def reference_plucker_rays(
     transform_matrix: Tensor,
-    intrinsics: Tensor,
+    intrinsics: Tensor | Sequence[float] | dict,
     image_size: Sequence[int],
     *,
     spatial_compression: int = 8,
@@ -186,8 +186,9 @@ def reference_plucker_rays(
         transform_matrix: ``[N, 4, 4]`` per-frame poses from ``camera.json`` (``frames[i].transform_matrix``),
             already selected (inference: the first ``num_video_frames``; training: frames ``start+1 ...``).
             They are read as **world-to-camera** ``[R | t]``, as the reference does.
-        intrinsics: normalised ``K [3, 3]`` or ``(fx, fy, cx, cy)``: fx, cx as fractions of the image width,
-            fy, cy of the height (see :func:`latent_intrinsics`).
+        intrinsics: normalised ``K [3, 3]``, ``(fx, fy, cx, cy)`` or a ``camera.json``-style dict with
+            ``fl_x, fl_y, cx, cy``: fx, cx as fractions of the image width, fy, cy of the height (see
+            :func:`latent_intrinsics`).
         image_size: ``(H_pad, W_pad, H_res, W_res)``: padded size and aspect-preserving resized size.
         spatial_compression: tokenizer spatial factor (8): rays are made at ``H_pad / 8 x W_pad / 8``.
         mask_padding: multiply the rays by ``1 - mask`` of :func:`reference_padding_mask` (``camera_ctrl.py``).
@@ -199,6 +200,10 @@ def reference_plucker_rays(
     Raises:
         ShapeError: wrong shapes. PoseError: a pose that is not a rigid transform.
     """
+    transform_matrix = torch.as_tensor(transform_matrix)
+    if isinstance(intrinsics, dict):  # camera.json keys
+        intrinsics = [intrinsics[key] for key in ("fl_x", "fl_y", "cx", "cy")]
+    intrinsics = torch.as_tensor(intrinsics, dtype=torch.float32)
     if transform_matrix.ndim != 3 or transform_matrix.shape[-2:] != (4, 4):
         raise ShapeError(f"transform_matrix must be [N, 4, 4], got {tuple(transform_matrix.shape)}")
     check_rigid(transform_matrix, what="transform_matrix")
