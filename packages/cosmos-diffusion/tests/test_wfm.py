@@ -119,6 +119,22 @@ def test_action_conditioning_changes_output(standin_tokenizer):
         wfm.sample(text_embeddings=_text(2), video=video, action=torch.full((2, 1, 7), float("nan")), **SIZE)
 
 
+def test_released_action_layer_takes_any_number_of_actions(standin_tokenizer):
+    """The released ("predict1") layer reads only the first action vector; longer sequences are accepted."""
+    wfm = _wfm(
+        standin_tokenizer,
+        condition_mask=True,
+        action_dim=7,
+        action_embedding="predict1",
+        extra_pos_embed=False,
+    )
+    actions = torch.randn(1, 4, 7, generator=torch.Generator().manual_seed(0))
+    kwargs = {"text_embeddings": _text(1), "video": _video(), "seed": 1, "guidance": 0, **SIZE}
+    out = wfm.sample(action=actions, **kwargs)
+    torch.testing.assert_close(wfm.sample(action=actions[:, :1], **kwargs), out)
+    assert not torch.allclose(wfm.sample(action=-actions, **kwargs), out)
+
+
 def test_camera_conditioning(standin_tokenizer):
     wfm = _wfm(standin_tokenizer, condition_mask=True, camera_channels=6)
     intrinsics = torch.tensor([[8.0, 0, 4], [0, 8.0, 4], [0, 0, 1]]).expand(1, 3, 3, 3)

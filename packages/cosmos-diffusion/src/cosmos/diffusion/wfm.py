@@ -331,6 +331,8 @@ class DiffusionWFM(nn.Module):
                 raise ShapeError(
                     f"this model is action-conditioned: pass action [B, {config.action_frames}, {config.action_dim}]"
                 )
+            if config.action_embedding == "predict1" and torch.as_tensor(action).ndim >= 2:
+                action = torch.as_tensor(action)[..., :1, :]  # the released layer reads action[:, 0] only
             action = self._per_sample("action", action, batch, (config.action_frames, config.action_dim))
         if camera is not None and not config.camera_channels:
             raise ShapeError("camera given, but this model has no camera channels")
