@@ -160,3 +160,59 @@ def test_documented_commands_parse():
     for command in commands:
         args = parser.parse_args(shlex.split(command)[1:])
         assert args.command in ("text2world", "video2world", "convert")
+
+
+def test_video2world_cli_camera_moves_and_camera_json(tiny_wfm_folder, tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from cosmos.diffusion.camera import camera_trajectory, rigid_inverse
+
+    folder = tiny_wfm_folder(condition_mask=True, camera_channels=6)
+    image = tmp_path / "frame.png"
+    Image.fromarray((torch.rand(32, 32, 3) * 255).byte().numpy()).save(image)
+    embeddings = str(_embeddings(tmp_path / "e.safetensors"))
+    args = [
+        "video2world",
+        "--model",
+        str(folder),
+        "--input",
+        str(image),
+        "--text-embeddings",
+        embeddings,
+        *SIZE,
+    ]
+    assert main([*args, "--output", str(tmp_path / "a.mp4"), "--camera", "orbit_left"]) == 0
+    assert main([*args, "--output", str(tmp_path / "b.mp4"), "--camera", "forward:4,pan_left:4"]) == 0
+    poses = rigid_inverse(camera_trajectory("right", 9))  # camera.json holds world-to-camera matrices
+    camera_json = {"fl_x": 16.0, "fl_y": 16.0, "cx": 16.0, "cy": 16.0, "w": 32, "h": 32}
+    camera_json["frames"] = [{"transform_matrix": pose.tolist()} for pose in poses]
+    (tmp_path / "camera.json").write_text(json.dumps(camera_json))
+    assert main([*args, "--output", str(tmp_path / "c.mp4"), "--camera", str(tmp_path / "camera.json")]) == 0
+    assert (tmp_path / "c_0.mp4").exists()
+    assert main([*args, "--output", str(tmp_path / "d.mp4"), "--camera", "barrel_roll"]) == 2
+    assert "unknown camera move" in capsys.readouterr().err
+    assert (
+        main([*args, "--output", str(tmp_path / "e.mp4"), "--camera", "forward:0"]) == 2
+    )  # 1 pose, 2 latent frames
+
+
+def test_convert_official_decoder(tmp_path, net_kwargs, tensors):
+    import json
+
+    from cosmos.core.testing import fixture_path
+    from cosmos.diffusion import DiffusionDecoderDiT
+
+    source = tmp_path / "official"
+    source.mkdir()
+    shutil.copy(fixture_path("diffusion", "decoder_tiny.weights.safetensors"), source / "model.safetensors")
+    config_file = tmp_path / "net.json"
+    config_file.write_text(json.dumps(net_kwargs("decoder_tiny")))
+    assert main(["convert", str(source), str(tmp_path / "ours"), "--config", str(config_file)]) == 0
+    net = DiffusionDecoderDiT.from_pretrained(tmp_path / "ours")
+    data = tensors("decoder_tiny.net.safetensors")
+    keys = ("in.x", "in.timesteps", "in.crossattn_emb", "in.crossattn_mask", "in.fps", "in.padding_mask")
+    with torch.no_grad():
+        out = net(*[data[k] for k in keys], latent_condition=data["in.latent_condition"])
+    torch.testing.assert_close(out, data["out.x"], rtol=1e-4, atol=2e-5)

@@ -42,6 +42,59 @@ def test_sample_presets_channels():
     assert camera.in_channels == 24  # 16 latent + 1 mask + 6 Plücker + 1 padding (spec §11.1)
     action = PRESETS["Cosmos-1.0-Diffusion-7B-Video2World-Sample-ActionCond"]
     assert action.action_dim == 7 and action.condition_mask
+    assert action.action_embedding == "predict1" and not action.extra_pos_embed  # spec §11.2
+    assert PRESETS["Cosmos-Predict1-7B-Video2World-Sample-ActionCond"] == action
+    with torch.device("meta"):
+        net = DiT(action)
+    shapes = {k: tuple(v.shape) for k, v in to_official(net.state_dict()).items() if "action" in k}
+    assert shapes == {  # the released 7B action layers (spec §11.2)
+        "net.action_embedder_B_D.fc1.weight": (16384, 7),
+        "net.action_embedder_B_D.fc1.bias": (16384,),
+        "net.action_embedder_B_D.fc2.weight": (4096, 16384),
+        "net.action_embedder_B_D.fc2.bias": (4096,),
+        "net.action_embedder_B_3D.fc1.weight": (16384, 7),
+        "net.action_embedder_B_3D.fc1.bias": (16384,),
+        "net.action_embedder_B_3D.fc2.weight": (12288, 16384),
+        "net.action_embedder_B_3D.fc2.bias": (12288,),
+    }
+    assert not any("extra_pos_embedder" in k for k in to_official(net.state_dict()))
+
+
+def test_action_layer_variants():
+    """``"nano"`` flattens all action vectors into a_D (before the norm) and a_3D; ``"predict1"`` uses only
+    ``action[:, 0]`` and only a_3D changes the output."""
+    with pytest.raises(ValueError, match="action_embedding"):
+        DiTConfig(action_dim=7, action_embedding="nemo")
+    x, timesteps, context = _inputs(TINY)
+    nano = _random_weights(DiT(dataclasses.replace(TINY, action_dim=7, action_frames=2))).eval()
+    released = _random_weights(
+        DiT(dataclasses.replace(TINY, action_dim=7, action_frames=1, action_embedding="predict1"))
+    ).eval()
+    action = torch.randn(2, 2, 7)
+    with torch.no_grad():
+        later_changed = torch.cat([action[:, :1], torch.randn(2, 1, 7)], dim=1)
+        assert not torch.allclose(
+            nano(x, timesteps, context, None, 24.0, action=action),
+            nano(x, timesteps, context, None, 24.0, action=later_changed),
+        )
+        out = released(x, timesteps, context, None, 24.0, action=action)
+        torch.testing.assert_close(released(x, timesteps, context, None, 24.0, action=later_changed), out)
+        torch.testing.assert_close(released(x, timesteps, context, None, 24.0, action=action[:, :1]), out)
+        _, emb, _ = released.time_conditioning(timesteps, action)
+        sinusoid, _, _ = released.time_conditioning(timesteps, action)
+        torch.testing.assert_close(emb, released.time_norm(sinusoid))  # a_D has no effect
+        _, nano_emb, _ = nano.time_conditioning(timesteps, action)
+        assert not torch.allclose(nano_emb, nano.time_norm(sinusoid))  # nano: a_D enters before the norm
+    with pytest.raises(ShapeError, match="action"):
+        nano(
+            x, timesteps, context, None, 24.0, action=action[:, :1]
+        )  # nano takes exactly action_frames vectors
+    with pytest.raises(ShapeError, match="action"):
+        released(x, timesteps, context, None, 24.0, action=torch.randn(2, 0, 7))
+    with pytest.raises(ShapeError, match="action"):
+        released(x, timesteps, context, None, 24.0, action=torch.randn(2, 1, 6))
+    with pytest.raises(ShapeError, match="action"):
+        released(x, timesteps, context, None, 24.0)
     assert PRESETS["Cosmos-Predict1-14B-Text2World"] == PRESETS["Cosmos-1.0-Diffusion-14B-Text2World"]
 
 
@@ -249,6 +302,7 @@ def test_diffusers_parity_through_diffusers_layout(tmp_path, monkeypatch, video2
         {"condition_mask": True},
         {"condition_mask": True, "camera_channels": 6},
         {"condition_mask": True, "action_dim": 7},
+        {"condition_mask": True, "action_dim": 7, "action_embedding": "predict1"},
     ],
 )
 def test_from_base_starts_exactly_at_the_base_model(changes):

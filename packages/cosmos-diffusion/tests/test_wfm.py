@@ -119,6 +119,22 @@ def test_action_conditioning_changes_output(standin_tokenizer):
         wfm.sample(text_embeddings=_text(2), video=video, action=torch.full((2, 1, 7), float("nan")), **SIZE)
 
 
+def test_released_action_layer_takes_any_number_of_actions(standin_tokenizer):
+    """The released ("predict1") layer reads only the first action vector; longer sequences are accepted."""
+    wfm = _wfm(
+        standin_tokenizer,
+        condition_mask=True,
+        action_dim=7,
+        action_embedding="predict1",
+        extra_pos_embed=False,
+    )
+    actions = torch.randn(1, 4, 7, generator=torch.Generator().manual_seed(0))
+    kwargs = {"text_embeddings": _text(1), "video": _video(), "seed": 1, "guidance": 0, **SIZE}
+    out = wfm.sample(action=actions, **kwargs)
+    torch.testing.assert_close(wfm.sample(action=actions[:, :1], **kwargs), out)
+    assert not torch.allclose(wfm.sample(action=-actions, **kwargs), out)
+
+
 def test_camera_conditioning(standin_tokenizer):
     wfm = _wfm(standin_tokenizer, condition_mask=True, camera_channels=6)
     intrinsics = torch.tensor([[8.0, 0, 4], [0, 8.0, 4], [0, 0, 1]]).expand(1, 3, 3, 3)
@@ -126,7 +142,7 @@ def test_camera_conditioning(standin_tokenizer):
     poses[0, :, 0, 3] = torch.tensor([0.0, 0.1, 0.2])  # dolly along x
     rays = plucker_rays(intrinsics, poses, 8, 8)
     assert rays.shape == (1, 6, 3, 8, 8)
-    torch.testing.assert_close(rays[:, :3].norm(dim=1), torch.ones(1, 3, 8, 8))  # unit directions
+    torch.testing.assert_close(rays[:, 3:].norm(dim=1), torch.ones(1, 3, 8, 8))  # moment first, then unit d
     torch.testing.assert_close(
         (rays[:, :3] * rays[:, 3:]).sum(dim=1), torch.zeros(1, 3, 8, 8), atol=1e-6, rtol=0
     )  # d . m = 0
@@ -339,7 +355,9 @@ def test_guardrail_checks_prompts_first_and_pixelates_outputs(standin_tokenizer)
 
         def check_text(self, prompt, negative_prompt=None):
             self.prompts.append(prompt)
-            return dataclasses.make_dataclass("R", ["allowed", "reason"])("forbidden" not in prompt, "keyword")
+            return dataclasses.make_dataclass("R", ["allowed", "reason"])(
+                "forbidden" not in prompt, "keyword"
+            )
 
         def check_video(self, frames):
             edited = frames.copy()

@@ -8,11 +8,14 @@ Public API:
   ``karras_sigmas``.
 * :class:`Conditioning`, :func:`denoise`, :func:`guided_denoiser`: the EDM denoiser with Video2World
   conditioning and classifier-free guidance.
+* :class:`DiffusionDecoderDiT`, :class:`DiffusionDecoderConfig`, :func:`decoder_token_chunks`,
+  :func:`blend_decoded_chunks`: the AR diffusion decoder (DV tokens -> CV latent), :mod:`cosmos.diffusion.decoder`.
 * :class:`DiffusionWFM`: tokenizer + DiT + optional text encoder, ``sample()`` for Text2World/Video2World.
 * :mod:`cosmos.diffusion.train` (``train``, ``TrainConfig``), :mod:`cosmos.diffusion.text` (``T5TextEncoder``),
-  :mod:`cosmos.diffusion.camera` (``plucker_rays``), :mod:`cosmos.diffusion.cli` (``cosmos-diffusion``).
+  :mod:`cosmos.diffusion.camera` (``plucker_rays``, ``reference_plucker_rays``, ``camera_trajectory``), :mod:`cosmos.diffusion.cli` (``cosmos-diffusion``).
 """
 
+from .decoder import DiffusionDecoderConfig, DiffusionDecoderDiT, blend_decoded_chunks, decoder_token_chunks
 from .denoiser import Conditioning, denoise, guided_denoiser
 from .dit import PRESETS, DiT, DiTConfig
 from .edm import SIGMA_DATA, UncertaintyWeight, edm_loss, edm_scalings, sample_training_sigma
@@ -28,8 +31,12 @@ __all__ = [
     "SIGMA_DATA",
     "Conditioning",
     "DiT",
+    "DiffusionDecoderConfig",
+    "DiffusionDecoderDiT",
     "DiTConfig",
     "UncertaintyWeight",
+    "blend_decoded_chunks",
+    "decoder_token_chunks",
     "denoise",
     "edm_loss",
     "edm_scalings",

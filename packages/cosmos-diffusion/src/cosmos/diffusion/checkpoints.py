@@ -25,7 +25,9 @@ class OfficialDiTAdapter(StateDictAdapter):
     """NVIDIA ``model.pt`` (``net.*`` / ``logvar.*`` keys, spec §12) -> our :class:`DiT` keys.
 
     Drops ``net.pos_embedder.seq`` (a constant ``arange(128)``), TransformerEngine ``*_extra_state`` and
-    the parameter-free conditioner; keeps ``logvar.*`` (the training-only uncertainty head).
+    the parameter-free conditioner; keeps ``logvar.*`` (the training-only uncertainty head). Also maps the
+    post-trained action layers (predict1 ``net.action_embedder_B_D`` / ``_B_3D``, spec §11.2) and the
+    diffusion decoder's token table (``net.token_embedder``, ``diffusion_decoder.md`` §1).
     """
 
     drop = (r"^net\.pos_embedder\.seq$", r"_extra_state$", r"^conditioner\.")
@@ -48,6 +50,9 @@ class OfficialDiTAdapter(StateDictAdapter):
         (r"\.block\.layer1\.", ".op.fc1."),
         (r"\.block\.layer2\.", ".op.fc2."),
         (r"^net\.final_layer\.", "final_layer."),
+        (r"^net\.action_embedder_B_D\.", "action_embed.to_emb."),
+        (r"^net\.action_embedder_B_3D\.", "action_embed.to_adaln_lora."),
+        (r"^net\.token_embedder\.", "token_embed."),
         (r"^logvar\.0\.", "logvar."),
         (r"^logvar\.1\.", "logvar.linear."),
     )
@@ -98,6 +103,9 @@ def _official_names(state_dict: dict[str, Tensor]) -> dict[str, str]:
             key = key.replace(f".op.{ours_name}.", f".block.attn.{theirs}.")
         key = key.replace(".op.fc1.", ".block.layer1.").replace(".op.fc2.", ".block.layer2.")
         key = re.sub(r"^final_layer\.", "net.final_layer.", key)
+        key = re.sub(r"^action_embed\.to_emb\.(fc[12])\.", r"net.action_embedder_B_D.\1.", key)
+        key = re.sub(r"^action_embed\.to_adaln_lora\.(fc[12])\.", r"net.action_embedder_B_3D.\1.", key)
+        key = re.sub(r"^token_embed\.", "net.token_embedder.", key)
         key = re.sub(r"^logvar\.linear\.", "logvar.1.", key)
         key = re.sub(r"^logvar\.(freqs|phases)$", r"logvar.0.\1", key)
         names[key] = ours
@@ -173,13 +181,17 @@ def _read_any_state_dict(folder: Path) -> tuple[dict[str, Tensor], Path]:
     raise CheckpointError(f"no DiT weights found in {folder} (files: {found})")
 
 
-def load_foreign_dit(folder: Any, config: Any) -> tuple[Any, dict[str, Tensor]]:
-    """Read an official or diffusers DiT checkpoint folder; return ``(DiTConfig, state dict in our keys)``.
+def load_foreign_dit(folder: Any, config: Any, model_class: Any = None) -> tuple[Any, dict[str, Tensor]]:
+    """Read an official or diffusers DiT checkpoint folder; return ``(config, state dict in our keys)``.
+
+    ``model_class`` (default :class:`DiT`) turns ``config`` into its config (``coerce_config``), e.g.
+    :class:`cosmos.diffusion.DiffusionDecoderDiT`.
 
     Raises:
         CheckpointError: no weights, unknown key layout, or an official checkpoint without ``config``.
     """
-    from .dit import DiT
+    if model_class is None:
+        from .dit import DiT as model_class
 
     folder = Path(folder)
     if (folder / "transformer").is_dir() and not any(folder.glob("*.safetensors")):
@@ -194,7 +206,7 @@ def load_foreign_dit(folder: Any, config: Any) -> tuple[Any, dict[str, Tensor]]:
         converted = OfficialDiTAdapter().convert(state)
         if not any(k.startswith("logvar.") for k in converted):
             converted.update(fresh_logvar_state())
-        return DiT.coerce_config(config), converted
+        return model_class.coerce_config(config), converted
     if any(k.startswith("transformer_blocks.") for k in state):
         if config is None:
             config_file = folder / "config.json"
@@ -205,11 +217,11 @@ def load_foreign_dit(folder: Any, config: Any) -> tuple[Any, dict[str, Tensor]]:
             config = json.loads(config_file.read_text())
         converted = DiffusersDiTAdapter().convert(state)
         converted.update(fresh_logvar_state())
-        return DiT.coerce_config(config), converted
+        return model_class.coerce_config(config), converted
     if any(k.startswith("blocks.0.") for k in state):
         if config is None:
             raise CheckpointError(f"{path} holds our keys but no config.json; pass config=")
-        return DiT.coerce_config(config), state
+        return model_class.coerce_config(config), state
     raise CheckpointError(f"{path}: unrecognised DiT key layout (first keys: {sorted(state)[:5]})")
 
 

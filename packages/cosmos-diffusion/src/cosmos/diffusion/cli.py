@@ -177,6 +177,8 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
         kwargs["num_input_frames"] = args.num_input_frames
         if args.actions:
             kwargs["action"] = _read_actions(args.actions)
+        if args.camera:
+            kwargs["camera"] = _camera_rays(args, wfm)
     video = wfm.sample(
         **kwargs,
         num_frames=args.num_frames,
@@ -199,13 +201,48 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     return 0
 
 
+def _camera_rays(args: argparse.Namespace, wfm) -> torch.Tensor:
+    """``--camera`` -> rays ``[6, T', H', W']`` (shared by the batch): joystick moves or a DL3DV-style ``camera.json`` (spec §11.1)."""
+    from .camera import camera_json_poses, camera_trajectory, reference_plucker_rays, trajectory_plucker_rays
+
+    _, frames, _, _ = wfm.latent_shape(args.num_frames, args.height, args.width)
+    image_size = (args.height, args.width, args.height, args.width)
+    compression = wfm.tokenizer.spatial_compression
+    if Path(args.camera).is_file():
+        poses, intrinsics = camera_json_poses(args.camera, args.num_frames)
+        rays = reference_plucker_rays(poses, intrinsics, image_size, spatial_compression=compression)
+        rays = rays.permute(1, 0, 2, 3)[None]
+    else:
+        moves = [
+            (part.split(":")[0], int(part.split(":")[1]) if ":" in part else None)
+            for part in args.camera.split(",")
+        ]
+        if len(moves) == 1 and moves[0][1] is None:
+            poses = camera_trajectory(moves[0][0], args.num_frames)
+        else:
+            poses = camera_trajectory([(move, count or 0) for move, count in moves])
+        rays = trajectory_plucker_rays(poses, image_size=image_size, spatial_compression=compression)
+    if rays.shape[2] < frames:
+        raise ValueError(f"--camera gives {rays.shape[2]} poses, the model needs at least {frames}")
+    return rays[0, :, :frames]
+
+
 def _convert(args: argparse.Namespace) -> int:
+    from .decoder import DECODER_PRESETS, DiffusionDecoderDiT
     from .dit import DiT
 
     config = args.config
     if config is not None and Path(config).is_file():
         config = json.loads(Path(config).read_text())
-    net = DiT.from_pretrained(args.source, config=config, dtype=_dtype(args.dtype) if args.dtype else None)
+    decoder = (
+        config in DECODER_PRESETS
+        if isinstance(config, str)
+        else bool((config or {}).get("is_diffusion_decoder"))
+    )
+    model_class = DiffusionDecoderDiT if decoder else DiT
+    net = model_class.from_pretrained(
+        args.source, config=config, dtype=_dtype(args.dtype) if args.dtype else None
+    )
     folder = net.save_pretrained(args.destination)
     print(
         f"converted {args.source} -> {folder} ({sum(p.numel() for p in net.parameters()) / 1e9:.3f} B parameters)"
@@ -248,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v2w.add_argument(
         "--actions", help="action-conditioned models: .npy / .json / .safetensors with [A, 7] actions"
+    )
+    v2w.add_argument(
+        "--camera",
+        help="camera-conditioned models: joystick moves 'forward:16,pan_left:8' (one move name alone spans all "
+        "frames; moves: forward backward left right up down pan_left pan_right tilt_up tilt_down orbit_left "
+        "orbit_right static) or a DL3DV-style camera.json",
     )
     rollout = commands.add_parser(
         "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"

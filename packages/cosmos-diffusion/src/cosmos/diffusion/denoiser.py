@@ -35,10 +35,16 @@ class Conditioning:
         augment_noise: Video2World ``[B, C, T, H, W]`` noise ``n_aug`` for the conditioning frames.
         augment_sigma: ``sigma_aug`` of the condition-frame augmentation (0.001 at inference; a ``[B]``
             tensor in training, where ``ln sigma_aug ~ N(-3, 2^2)``).
-        zero_condition_mask: give the network an all-zero mask channel (the official
+        zero_condition_mask: give the network an all-zero mask channel (the official Cosmos-1.0
             ``add_input_frames_guidance`` unconditional branch); frames are still inserted and replaced.
-        camera: camera-control Plücker rays ``[B, 6, T, H, W]``.
+        zero_condition_region: the post-trained models' unconditional branch with input-frame guidance
+            (predict1 ``cfg_unconditional_type = "zero_condition_region_condition_mask"``, spec §11.2): the
+            condition region of the network input is **0** (not the frames, not ``x_t``) and the mask channel
+            is 0; the prediction is still replaced by the conditioning frames.
+        camera: camera-control Plücker rays ``[B, 6, T_pose >= T, H, W]`` (moment first).
         action: action-control ``[B, action_frames, action_dim]``.
+        latent_condition: diffusion decoder: DV token ids ``[B, 1, T, h, w]`` (int), see
+            :class:`cosmos.diffusion.DiffusionDecoderDiT`; the unconditional branch uses all-zero ids.
     """
 
     crossattn_emb: Tensor
@@ -49,8 +55,10 @@ class Conditioning:
     augment_noise: Tensor | None = None
     augment_sigma: float | Tensor = 0.001
     zero_condition_mask: bool = False
+    zero_condition_region: bool = False
     camera: Tensor | None = None
     action: Tensor | None = None
+    latent_condition: Tensor | None = None
 
     def replace(self, **changes) -> Conditioning:
         """A copy with ``changes`` applied."""
@@ -124,23 +132,24 @@ def denoise(
     if sigma.shape != (x.shape[0],):
         raise ShapeError(f"sigma must be [B] = [{x.shape[0]}], got {tuple(sigma.shape)}")
     sigma = sigma.to(x.dtype)
-    indicator = mask_channel = None
+    indicator = None
+    extra = {}  # conditioning the network takes as keywords (only what is given)
     if cond.is_video2world:
-        x, indicator, mask_channel = video2world_input(x, sigma, cond, sigma_data)
-        if cond.zero_condition_mask:
+        x_net, indicator, mask_channel = video2world_input(x, sigma, cond, sigma_data)
+        if cond.zero_condition_region:
+            x_net = (1 - indicator) * x  # condition region of the input is 0
+        if cond.zero_condition_mask or cond.zero_condition_region:
             mask_channel = torch.zeros_like(mask_channel)
+        x = x_net
+        extra["condition_video_input_mask"] = mask_channel
+    for name in ("camera", "action", "latent_condition"):
+        if getattr(cond, name) is not None:
+            extra[name] = getattr(cond, name)
+    if return_logvar:
+        extra["return_logvar"] = True
     c_skip, c_out, c_in, c_noise = edm_scalings(sigma, sigma_data)
     net_out = net(
-        x * expand_like(c_in, x),
-        c_noise,
-        cond.crossattn_emb,
-        None,
-        cond.fps,
-        cond.padding_mask,
-        mask_channel,
-        camera=cond.camera,
-        action=cond.action,
-        **({"return_logvar": True} if return_logvar else {}),
+        x * expand_like(c_in, x), c_noise, cond.crossattn_emb, None, cond.fps, cond.padding_mask, **extra
     )
     logvar = None
     if return_logvar:
@@ -161,6 +170,7 @@ def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:
         "augment_noise",
         "camera",
         "action",
+        "latent_condition",
     )
 
     def cat(name, u, v):
@@ -183,14 +193,22 @@ def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:
             return u
         raise ShapeError(f"conditional and unconditional branches differ in {name}: {u!r} vs {v!r}")
 
-    if a.zero_condition_mask != b.zero_condition_mask:
-        raise ShapeError("cannot batch branches with different zero_condition_mask; evaluate them separately")
+    flags = ("zero_condition_mask", "zero_condition_region")
+    if not _same_flags(a, b):
+        raise ShapeError(f"cannot batch branches that differ in {flags}; evaluate them separately")
     fields = {
         f.name: cat(f.name, getattr(a, f.name), getattr(b, f.name))
         for f in dataclasses.fields(a)
-        if f.name != "zero_condition_mask"
+        if f.name not in flags
     }
-    return Conditioning(**fields, zero_condition_mask=a.zero_condition_mask)
+    return Conditioning(**fields, **{flag: getattr(a, flag) for flag in flags})
+
+
+def _same_flags(a: Conditioning, b: Conditioning) -> bool:
+    return (a.zero_condition_mask, a.zero_condition_region) == (
+        b.zero_condition_mask,
+        b.zero_condition_region,
+    )
 
 
 def guided_denoiser(
@@ -206,8 +224,8 @@ def guided_denoiser(
 
     ``guidance = 7`` (default in the CLI) is the "standard" scale 8. With ``guidance == 0`` or no ``uncond``
     only the conditional branch runs. ``batch_branches`` evaluates both branches as one ``2B`` forward
-    (same result as two calls up to float rounding); branches that differ in ``zero_condition_mask`` always
-    run separately.
+    (same result as two calls up to float rounding); branches that differ in ``zero_condition_mask`` or
+    ``zero_condition_region`` always run separately.
 
     Returns:
         a ``denoiser(x [B, ...], sigma [B]) -> x0`` for the samplers in :mod:`cosmos.diffusion.samplers`.
@@ -220,7 +238,7 @@ def guided_denoiser(
         return conditional
 
     both = None
-    if batch_branches and cond.zero_condition_mask == uncond.zero_condition_mask:
+    if batch_branches and _same_flags(cond, uncond):
         both = _concat_conditionings(cond, uncond)
 
     def guided(x: Tensor, sigma: Tensor) -> Tensor:

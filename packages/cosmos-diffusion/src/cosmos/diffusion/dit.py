@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from cosmos.core import PretrainedMixin, ShapeError, attention
 
+from .action import ACTION_EMBEDDINGS, action_embedding
 from .edm import UncertaintyWeight
 from .position import LearnablePosEmbed, apply_rope, rope_angles
 
@@ -48,7 +49,15 @@ class DiTConfig:
         condition_mask: Video2World: append the condition-mask channel after the latent.
         camera_channels: Plücker ray channels appended after the condition mask (6 for camera control, else 0).
         action_dim: per-frame action size (7 for Bridge-style actions, 0 = no action conditioning).
-        action_frames: number of action vectors per sample (flattened into the action MLPs).
+        action_frames: number of action vectors per sample the model takes (``[B, action_frames, action_dim]``).
+        action_embedding: which action layer (spec §11.2): ``"nano"`` (our shipped ``nano-v2w-action``: all
+            ``action_frames`` vectors flattened into ``a_D = MLP(7A -> D -> D)`` added to the sinusoid before
+            the AdaLN RMSNorm, and ``a_3D = MLP(7A -> 4D -> 3D)`` added to the AdaLN-LoRA term) or
+            ``"predict1"`` (NVIDIA's released Bridge model, ``ActionConditionalVideoExtendGeneralDIT``: two
+            timm MLPs ``7 -> 4D -> D`` and ``7 -> 4D -> 3D`` with tanh-GELU on ``action[:, 0]`` only; ``a_3D``
+            is added to the AdaLN-LoRA term, ``a_D`` has no effect but its weights load).
+        extra_pos_embed: add the learnable per-block absolute position embedding (spec §5.3). The released
+            action model and the diffusion decoder have none (``extra_per_block_abs_pos_emb = False``).
         rope_precision: ``"float32"`` (default, diffusers) or ``"bfloat16"`` to reproduce the official
             bf16 inference's RoPE angle table bit-exactly (fixture README pitfall 1).
     """
@@ -70,12 +79,18 @@ class DiTConfig:
     camera_channels: int = 0
     action_dim: int = 0
     action_frames: int = 1
+    action_embedding: str = "nano"
+    extra_pos_embed: bool = True
     rope_precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.model_channels % self.num_heads:
             raise ValueError(
                 f"model_channels {self.model_channels} not divisible by num_heads {self.num_heads}"
+            )
+        if self.action_embedding not in ACTION_EMBEDDINGS:
+            raise ValueError(
+                f"action_embedding must be one of {ACTION_EMBEDDINGS}, got {self.action_embedding!r}"
             )
         if self.rope_precision not in ("float32", "bfloat16"):
             raise ValueError(f"rope_precision must be 'float32' or 'bfloat16', got {self.rope_precision!r}")
@@ -101,55 +116,36 @@ class DiTConfig:
 
     @classmethod
     def from_official(cls, net_kwargs: dict[str, Any]) -> DiTConfig:
-        """Build from the reference constructor kwargs (``GeneralDIT`` / ``VideoExtendGeneralDIT``).
+        """Build from the reference constructor kwargs (``GeneralDIT``, ``VideoExtendGeneralDIT``, predict1's
+        ``ActionConditionalVideoExtendGeneralDIT``).
 
-        Accepts the fixtures' ``net_kwargs`` (the composed official Hydra net config). Settings our
-        network does not implement (other block configs, no AdaLN-LoRA, other position embeddings, the
-        augment-sigma embedder) raise ``ValueError`` naming them.
+        Accepts the fixtures' ``net_kwargs`` (the composed official Hydra net config). A Video2World
+        ``in_channels`` beyond ``out_channels + 1`` are camera-ray channels (spec §11.1: 23 = 16 + mask + 6
+        rays); the action class gets the ``"predict1"`` action layer (spec §11.2). Settings our network does
+        not implement (other block configs, no AdaLN-LoRA, other position embeddings, the augment-sigma
+        embedder, the diffusion decoder: use :class:`cosmos.diffusion.DiffusionDecoderDiT`) raise
+        ``ValueError`` naming them.
         """
         kw = dict(net_kwargs)
         target = str(kw.get("_target_", ""))
+        if kw.get("is_diffusion_decoder") or "DiffusionDecoder" in target:
+            raise ValueError("these are diffusion-decoder kwargs: load them with DiffusionDecoderDiT")
         video = "VideoExtend" in target or "video_conditioned" in target
-        expected = {
-            "block_config": "FA-CA-MLP",
-            "pos_emb_cls": "rope3d",
-            "use_adaln_lora": True,
-            "affline_emb_norm": True,
-            "extra_per_block_abs_pos_emb": True,
-            "extra_per_block_abs_pos_emb_type": "learnable",
-            "use_cross_attn_mask": False,
-            "pos_emb_learnable": False,
-            "add_augment_sigma_embedding": False,
-        }
-        unsupported = {k: kw[k] for k, v in expected.items() if k in kw and kw[k] != v}
-        if unsupported:
-            raise ValueError(f"unsupported official DiT settings: {unsupported}")
+        action = "ActionConditional" in target
         in_channels = int(kw.get("in_channels", 17 if video else 16))
+        out_channels = int(kw.get("out_channels", 16))
+        camera_channels = in_channels - int(video) - out_channels
+        if camera_channels < 0 or (camera_channels and not video):
+            raise ValueError(
+                f"official in_channels {in_channels} does not fit out_channels {out_channels}"
+                + (" + condition mask" if video else "")
+            )
         return cls(
-            latent_channels=in_channels - int(video),
-            out_channels=int(kw.get("out_channels", 16)),
-            model_channels=int(kw["model_channels"]),
-            num_blocks=int(kw["num_blocks"]),
-            num_heads=int(kw["num_heads"]),
-            mlp_ratio=float(kw.get("mlp_ratio", 4.0)),
-            crossattn_channels=int(kw.get("crossattn_emb_channels", 1024)),
-            adaln_lora_dim=int(kw.get("adaln_lora_dim", 256)),
-            patch_size=(
-                int(kw.get("patch_temporal", 1)),
-                int(kw.get("patch_spatial", 2)),
-                int(kw.get("patch_spatial", 2)),
-            ),
-            max_size=(
-                int(kw.get("max_frames", 128)),
-                int(kw.get("max_img_h", 240)),
-                int(kw.get("max_img_w", 240)),
-            ),
-            rope_scale=(
-                float(kw.get("rope_t_extrapolation_ratio", 1.0)),
-                float(kw.get("rope_h_extrapolation_ratio", 1.0)),
-                float(kw.get("rope_w_extrapolation_ratio", 1.0)),
-            ),
-            concat_padding_mask=bool(kw.get("concat_padding_mask", True)),
+            **official_common_fields(kw),
+            camera_channels=camera_channels,
+            action_dim=7 if action else 0,
+            action_frames=1,
+            action_embedding="predict1" if action else "nano",
             condition_mask=video,
         )
 
@@ -179,6 +175,58 @@ class DiTConfig:
         )
 
 
+def official_common_fields(kw: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`DiTConfig` fields every official ``GeneralDIT`` subclass shares, from its kwargs.
+
+    Raises:
+        ValueError: a setting our network does not implement (other block configs, no AdaLN-LoRA, other
+            position embeddings, the augment-sigma embedder), naming it.
+    """
+    extra_pos_embed = bool(kw.get("extra_per_block_abs_pos_emb", True))
+    expected = {
+        "block_config": "FA-CA-MLP",
+        "pos_emb_cls": "rope3d",
+        "use_adaln_lora": True,
+        "affline_emb_norm": True,
+        "use_cross_attn_mask": False,
+        "pos_emb_learnable": False,
+        "add_augment_sigma_embedding": False,
+    }
+    if extra_pos_embed:
+        expected["extra_per_block_abs_pos_emb_type"] = "learnable"
+    unsupported = {k: kw[k] for k, v in expected.items() if k in kw and kw[k] != v}
+    if unsupported:
+        raise ValueError(f"unsupported official DiT settings: {unsupported}")
+    out_channels = int(kw.get("out_channels", 16))
+    return {
+        "latent_channels": out_channels,
+        "out_channels": out_channels,
+        "model_channels": int(kw["model_channels"]),
+        "num_blocks": int(kw["num_blocks"]),
+        "num_heads": int(kw["num_heads"]),
+        "mlp_ratio": float(kw.get("mlp_ratio", 4.0)),
+        "crossattn_channels": int(kw.get("crossattn_emb_channels", 1024)),
+        "adaln_lora_dim": int(kw.get("adaln_lora_dim", 256)),
+        "patch_size": (
+            int(kw.get("patch_temporal", 1)),
+            int(kw.get("patch_spatial", 2)),
+            int(kw.get("patch_spatial", 2)),
+        ),
+        "max_size": (
+            int(kw.get("max_frames", 128)),
+            int(kw.get("max_img_h", 240)),
+            int(kw.get("max_img_w", 240)),
+        ),
+        "rope_scale": (
+            float(kw.get("rope_t_extrapolation_ratio", 1.0)),
+            float(kw.get("rope_h_extrapolation_ratio", 1.0)),
+            float(kw.get("rope_w_extrapolation_ratio", 1.0)),
+        ),
+        "concat_padding_mask": bool(kw.get("concat_padding_mask", True)),
+        "extra_pos_embed": extra_pos_embed,
+    }
+
+
 _7B = DiTConfig()
 _14B = DiTConfig(model_channels=5120, num_blocks=36, num_heads=40, rope_scale=(2.0, 2.0, 2.0))
 
@@ -187,13 +235,19 @@ PRESETS: dict[str, DiTConfig] = {
     "Cosmos-1.0-Diffusion-7B-Video2World": dataclasses.replace(_7B, condition_mask=True),
     "Cosmos-1.0-Diffusion-14B-Text2World": _14B,
     "Cosmos-1.0-Diffusion-14B-Video2World": dataclasses.replace(_14B, condition_mask=True),
-    # Post-trained samples (spec §11): camera control concatenates 6 Plücker channels (24-channel patch
-    # embed); action control adds 7-D action MLPs into the timestep pathway.
+    # Post-trained samples (spec §11). Camera control (the NeMo model, assumed 7B V2W otherwise)
+    # concatenates 6 Plücker channels: a 24-channel patch embed. Action control (predict1's Bridge
+    # experiment) adds the released action MLPs and has no per-block absolute position embedding.
     "Cosmos-1.0-Diffusion-7B-Video2World-Sample-CameraCond": dataclasses.replace(
         _7B, condition_mask=True, camera_channels=6
     ),
     "Cosmos-1.0-Diffusion-7B-Video2World-Sample-ActionCond": dataclasses.replace(
-        _7B, condition_mask=True, action_dim=7, action_frames=1
+        _7B,
+        condition_mask=True,
+        action_dim=7,
+        action_frames=1,
+        action_embedding="predict1",
+        extra_pos_embed=False,
     ),
 }
 """DiT configs keyed by the published checkpoint names (spec §4.1, §11)."""
@@ -201,7 +255,7 @@ PRESETS.update(
     {
         name.replace("Cosmos-1.0-Diffusion-", "Cosmos-Predict1-"): config
         for name, config in list(PRESETS.items())
-        if "Sample" not in name
+        if "CameraCond" not in name  # the camera model exists only as NeMo code (spec §11.1)
     }
 )
 
@@ -317,10 +371,14 @@ class DiTBlock(nn.Module):
         adaln_lora: Tensor,
         context: Tensor,
         rope: tuple[Tensor, Tensor],
-        pos_emb: Tensor,
+        pos_emb: Tensor | None,
     ) -> Tensor:
-        """``h [B, L, D]``, ``emb [B, D]``, ``adaln_lora [B, 3D]``, ``context [B, S, C]``, ``pos_emb [L, D]`` -> ``[B, L, D]``."""
-        h = h + pos_emb
+        """``h [B, L, D]``, ``emb [B, D]``, ``adaln_lora [B, 3D]``, ``context [B, S, C]``, ``pos_emb [L, D]`` -> ``[B, L, D]``.
+
+        ``pos_emb = None``: no per-block absolute embedding (the action model and the diffusion decoder).
+        """
+        if pos_emb is not None:
+            h = h + pos_emb
         h = self.self_attn(h, emb, adaln_lora, rope=rope)
         h = self.cross_attn(h, emb, adaln_lora, context=context)
         return self.mlp(h, emb, adaln_lora)
@@ -362,29 +420,6 @@ class TimestepEmbedding(nn.Module):
         return self.linear_2(F.silu(self.linear_1(sinusoid)))
 
 
-class ActionEmbedding(nn.Module):
-    """Action conditioning (spec §11.2, NeMo variant): ``a_D = MLP(7A -> D -> D)``, ``a_3D = MLP(7A -> 4D -> 3D)``.
-
-    ``a_D`` is added to the timestep sinusoid before the AdaLN RMSNorm, ``a_3D`` to the AdaLN-LoRA term.
-    The output layers start at zero so a post-trained model starts exactly at its base model.
-    """
-
-    def __init__(self, in_features: int, dim: int) -> None:
-        super().__init__()
-        self.to_emb = nn.Sequential(nn.Linear(in_features, dim), nn.GELU(), nn.Linear(dim, dim))
-        self.to_adaln_lora = nn.Sequential(
-            nn.Linear(in_features, 4 * dim), nn.GELU(), nn.Linear(4 * dim, 3 * dim)
-        )
-        for last in (self.to_emb[-1], self.to_adaln_lora[-1]):
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
-
-    def forward(self, action: Tensor) -> tuple[Tensor, Tensor]:
-        """``action [B, A, 7]`` -> ``(a_D [B, D], a_3D [B, 3D])``."""
-        flat = action.reshape(action.shape[0], -1)
-        return self.to_emb(flat), self.to_adaln_lora(flat)
-
-
 class DiT(PretrainedMixin, nn.Module):
     """Cosmos-1.0 diffusion transformer ``F`` (spec §4). The EDM denoiser wraps it (:mod:`cosmos.diffusion.edm`).
 
@@ -395,6 +430,7 @@ class DiT(PretrainedMixin, nn.Module):
     """
 
     config_class = DiTConfig
+    presets: dict[str, DiTConfig] = PRESETS
 
     def __init__(self, config: DiTConfig) -> None:
         super().__init__()
@@ -403,12 +439,10 @@ class DiT(PretrainedMixin, nn.Module):
         self.patch_embed = nn.Linear(config.in_channels * math.prod(config.patch_size), dim, bias=False)
         self.time_embed = TimestepEmbedding(dim)
         self.time_norm = RMSNorm(dim)
-        self.pos_embed = LearnablePosEmbed(config.max_grid, dim)
+        self.pos_embed = LearnablePosEmbed(config.max_grid, dim) if config.extra_pos_embed else None
         self.blocks = nn.ModuleList(DiTBlock(config) for _ in range(config.num_blocks))
         self.final_layer = FinalLayer(config)
-        self.action_embed = (
-            ActionEmbedding(config.action_dim * config.action_frames, dim) if config.action_dim else None
-        )
+        self.action_embed = action_embedding(config)
         self.logvar = UncertaintyWeight(128)
         self._init_weights()
 
@@ -428,21 +462,21 @@ class DiT(PretrainedMixin, nn.Module):
                 nn.init.zeros_(module.up.weight)
         nn.init.zeros_(self.logvar.linear.weight)
         if self.action_embed is not None:
-            for last in (self.action_embed.to_emb[-1], self.action_embed.to_adaln_lora[-1]):
+            for last in self.action_embed.output_layers():
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
 
     @classmethod
     def coerce_config(cls, config: Any) -> DiTConfig:
-        """Accept a :class:`DiTConfig`, a preset name, official net kwargs, a diffusers config or our JSON dict."""
+        """Accept a config object, a preset name, official net kwargs, a diffusers config or our JSON dict."""
         from cosmos.core import config_from_dict
 
-        if isinstance(config, DiTConfig):
+        if isinstance(config, cls.config_class):
             return config
         if isinstance(config, str):
-            if config not in PRESETS:
-                raise ValueError(f"unknown DiT preset {config!r}; known: {sorted(PRESETS)}")
-            return PRESETS[config]
+            if config not in cls.presets:
+                raise ValueError(f"unknown {cls.__name__} preset {config!r}; known: {sorted(cls.presets)}")
+            return cls.presets[config]
         if isinstance(config, dict):
             if (
                 "model_channels" in config
@@ -450,18 +484,18 @@ class DiT(PretrainedMixin, nn.Module):
                 and "num_heads" in config
                 and ("_target_" in config or "block_config" in config or "crossattn_emb_channels" in config)
             ):
-                return DiTConfig.from_official(config)
-            if "num_attention_heads" in config:
+                return cls.config_class.from_official(config)
+            if "num_attention_heads" in config and cls.config_class is DiTConfig:
                 return DiTConfig.from_diffusers(config)
-            return config_from_dict(DiTConfig, config)
-        raise TypeError(f"cannot build a DiTConfig from {type(config).__name__}")
+            return config_from_dict(cls.config_class, config)
+        raise TypeError(f"cannot build a {cls.config_class.__name__} from {type(config).__name__}")
 
     @classmethod
     def load_foreign(cls, folder: Any, config: Any) -> tuple[DiTConfig, dict[str, Tensor]]:
         """Official ``model.pt`` / official-key ``model.safetensors`` or a diffusers folder -> our keys."""
         from .checkpoints import load_foreign_dit
 
-        return load_foreign_dit(folder, config)
+        return load_foreign_dit(folder, config, cls)
 
     @classmethod
     def from_base(cls, base: DiT, config: DiTConfig | str) -> DiT:
@@ -477,7 +511,7 @@ class DiT(PretrainedMixin, nn.Module):
         """
         config = cls.coerce_config(config)
         old = base.config
-        grown = ("condition_mask", "camera_channels", "action_dim", "action_frames")
+        grown = ("condition_mask", "camera_channels", "action_dim", "action_frames", "action_embedding")
         same = {f.name for f in dataclasses.fields(DiTConfig)} - set(grown) - {"rope_precision"}
         changed = sorted(name for name in same if getattr(config, name) != getattr(old, name))
         if changed:
@@ -487,7 +521,8 @@ class DiT(PretrainedMixin, nn.Module):
             or old.camera_channels > config.camera_channels
             or (
                 old.action_dim
-                and (old.action_dim, old.action_frames) != (config.action_dim, config.action_frames)
+                and (old.action_dim, old.action_frames, old.action_embedding)
+                != (config.action_dim, config.action_frames, config.action_embedding)
             )
         ):
             raise ValueError("from_base cannot remove or reshape existing conditioning")
@@ -532,14 +567,12 @@ class DiT(PretrainedMixin, nn.Module):
         """``[latent, condition mask, camera rays, padding mask]`` -> ``[B, in_channels, T, H, W]`` (spec §4.2.1).
 
         ``padding_mask [B|1, 1, H_pix, W_pix]`` is resized with legacy nearest (pixel (8i, 8j)) and repeated
-        over T; ``None`` means zeros (what inference passes).
+        over T; ``None`` means zeros (what inference passes). ``camera [B, 6, T_pose, H, W]`` may carry more
+        frames than the latent: the first ``T`` are kept, so latent frame t gets the rays of pixel frame t
+        (spec §11.1, as the reference does).
         """
         cfg = self.config
-        batch, channels, frames, height, width = x.shape
-        if channels != cfg.latent_channels:
-            raise ShapeError(
-                f"x has {channels} channels, the DiT expects {cfg.latent_channels} latent channels"
-            )
+        batch, _, frames, height, width = self._check_latent(x).shape
         parts = [x]
         if cfg.condition_mask:
             if condition_video_input_mask is None:
@@ -548,23 +581,40 @@ class DiT(PretrainedMixin, nn.Module):
         elif condition_video_input_mask is not None:
             raise ShapeError("condition_video_input_mask given, but this DiT is not a Video2World model")
         if cfg.camera_channels:
-            if camera is None or tuple(camera.shape) != (batch, cfg.camera_channels, frames, height, width):
+            if (
+                camera is None
+                or camera.ndim != 5
+                or tuple(camera.shape[:2]) != (batch, cfg.camera_channels)
+                or camera.shape[2] < frames
+                or tuple(camera.shape[3:]) != (height, width)
+            ):
                 got = None if camera is None else tuple(camera.shape)
                 raise ShapeError(
-                    f"camera must be [B, {cfg.camera_channels}, T, H, W] = "
-                    f"{(batch, cfg.camera_channels, frames, height, width)}, got {got}"
+                    f"camera must be [B, {cfg.camera_channels}, T_pose >= T, H, W] with (B, T, H, W) = "
+                    f"{(batch, frames, height, width)}, got {got}"
                 )
-            parts.append(camera.to(x.dtype))
+            parts.append(camera[:, :, :frames].to(x.dtype))  # [B, 6, T, H, W]
         elif camera is not None:
             raise ShapeError("camera rays given, but this DiT has no camera channels")
         if cfg.concat_padding_mask:
-            if padding_mask is None:
-                mask = x.new_zeros(batch, 1, frames, height, width)
-            else:
-                mask = F.interpolate(padding_mask.to(x.dtype), size=(height, width), mode="nearest")
-                mask = mask.unsqueeze(2).expand(batch, 1, frames, height, width)
-            parts.append(mask)
+            parts.append(self.padding_channel(x, padding_mask))
         return torch.cat(parts, dim=1)
+
+    def _check_latent(self, x: Tensor) -> Tensor:
+        if x.ndim != 5 or x.shape[1] != self.config.latent_channels:
+            raise ShapeError(
+                f"x must be [B, {self.config.latent_channels}, T, H, W] (latent channels), got {tuple(x.shape)}"
+            )
+        return x
+
+    @staticmethod
+    def padding_channel(x: Tensor, padding_mask: Tensor | None) -> Tensor:
+        """Pixel ``padding_mask [B|1, 1, H_pix, W_pix]`` -> ``[B, 1, T, H, W]`` by legacy nearest; None = zeros."""
+        batch, _, frames, height, width = x.shape
+        if padding_mask is None:
+            return x.new_zeros(batch, 1, frames, height, width)
+        mask = F.interpolate(padding_mask.to(x.dtype), size=(height, width), mode="nearest")
+        return mask.unsqueeze(2).expand(batch, 1, frames, height, width)
 
     def patchify(self, x: Tensor) -> Tensor:
         """``[B, C_in, T, H, W] -> [B, T', H', W', C_in p_t p_h p_w]``; feature order (c, p_t, p_h, p_w)."""
@@ -589,17 +639,37 @@ class DiT(PretrainedMixin, nn.Module):
     def time_conditioning(
         self, timesteps: Tensor, action: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """``c_noise [B]`` -> ``(sinusoid [B, D], emb = RMSNorm(sinusoid (+ a_D)) [B, D], A [B, 3D])``."""
+        """``c_noise [B]`` -> ``(sinusoid [B, D], emb = RMSNorm(sinusoid (+ a_D)) [B, D], A (+ a_3D) [B, 3D])``.
+
+        ``action [B, A, action_dim]``: the ``"nano"`` layer takes exactly ``A = action_frames`` vectors and adds
+        ``a_D`` before the norm; the released ``"predict1"`` layer takes ``A >= 1`` and uses only the first,
+        and only ``a_3D`` changes the output (spec §11.2).
+        """
         sinusoid = self.time_embed.sinusoid(timesteps).to(self.time_embed.linear_1.weight.dtype)
         adaln_lora = self.time_embed(sinusoid)
         emb_input = sinusoid
         if self.action_embed is not None:
-            if action is None:
+            cfg = self.config
+            frames_ok = action is not None and (
+                action.shape[1] >= 1
+                if cfg.action_embedding == "predict1"
+                else action.shape[1] == cfg.action_frames
+            )
+            if (
+                action is None
+                or action.ndim != 3
+                or action.shape[0] != sinusoid.shape[0]
+                or action.shape[2] != cfg.action_dim
+                or not frames_ok
+            ):
+                got = None if action is None else tuple(action.shape)
                 raise ShapeError(
-                    f"this DiT is action-conditioned: pass action [B, {self.config.action_frames}, {self.config.action_dim}]"
+                    f"this DiT is action-conditioned: pass action [B, {cfg.action_frames}, {cfg.action_dim}] "
+                    f"with B={sinusoid.shape[0]}, got {got}"
                 )
             action_emb, action_lora = self.action_embed(action.to(sinusoid.dtype))
-            emb_input = emb_input + action_emb
+            if self.action_embed.affects_emb:
+                emb_input = emb_input + action_emb
             adaln_lora = adaln_lora + action_lora
         elif action is not None:
             raise ShapeError("action given, but this DiT has no action conditioning")
@@ -646,8 +716,10 @@ class DiT(PretrainedMixin, nn.Module):
                 ``None`` = image mode (requires ``T' == 1``).
             padding_mask: ``[B|1, 1, H_pix, W_pix]`` in {0, 1}; ``None`` = zeros.
             condition_video_input_mask: Video2World ``[B, 1, T, H, W]`` in {0, 1}.
-            camera: camera-control Plücker rays ``[B, 6, T, H, W]`` (keyword only).
-            action: action-control ``[B, action_frames, action_dim]`` (keyword only).
+            camera: camera-control Plücker rays ``[B, 6, T_pose >= T, H, W]``, moment channels first
+                (:mod:`cosmos.diffusion.camera`); the first ``T`` frames are used (keyword only).
+            action: action-control ``[B, action_frames, action_dim]``; the released ``"predict1"`` layer takes
+                ``[B, T_a >= 1, 7]`` and uses ``action[:, 0]`` only (keyword only).
             return_logvar: also return the training-only uncertainty ``u(c_noise)`` ``[B, 1]`` float32, computed
                 inside the forward so that DDP/FSDP wrappers see its parameters (keyword only).
 
@@ -658,8 +730,20 @@ class DiT(PretrainedMixin, nn.Module):
             ShapeError: wrong channel count, size not divisible by the patch size, grid larger than the
                 position tables, non-uniform fps, missing or surplus conditioning inputs.
         """
+        grid = self.check_inputs(x, timesteps, crossattn_emb, fps)
+        x_in = self.concat_input_channels(x, padding_mask, condition_video_input_mask, camera)
+        return self.backbone(x_in, grid, timesteps, crossattn_emb, fps, action, return_logvar=return_logvar)
+
+    def check_inputs(
+        self, x: Tensor, timesteps: Tensor, crossattn_emb: Tensor, fps: Tensor | float | None
+    ) -> tuple[int, int, int]:
+        """Validate the forward's common inputs; return the token grid ``(T', H', W')``.
+
+        Raises:
+            ShapeError: see :meth:`forward`.
+        """
         cfg = self.config
-        batch, _, frames, height, width = x.shape
+        batch, _, frames, height, width = self._check_latent(x).shape
         p_t, p_h, p_w = cfg.patch_size
         if frames % p_t or height % p_h or width % p_w:
             raise ShapeError(
@@ -687,17 +771,33 @@ class DiT(PretrainedMixin, nn.Module):
             and not bool((fps == fps.reshape(-1)[0]).all())
         ):
             raise ShapeError(f"all samples in a batch must share one fps, got {fps.tolist()}")
-        dtype = self.patch_embed.weight.dtype
+        return grid
 
-        x_in = self.concat_input_channels(x, padding_mask, condition_video_input_mask, camera)
+    def backbone(
+        self,
+        x_in: Tensor,
+        grid: tuple[int, int, int],
+        timesteps: Tensor,
+        crossattn_emb: Tensor,
+        fps: Tensor | float | None,
+        action: Tensor | None = None,
+        *,
+        return_logvar: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Everything after the input channels: patch embed, blocks, final layer, unpatchify (spec §4.2.2-8).
+
+        ``x_in [B, in_channels, T, H, W]`` (from :meth:`concat_input_channels`) -> ``[B, C_out, T, H, W]``.
+        """
+        batch = x_in.shape[0]
+        dtype = self.patch_embed.weight.dtype
         h = self.patch_embed(self.patchify(x_in.to(dtype)))  # [B, T', H', W', D]
-        h = h.reshape(batch, -1, cfg.model_channels)  # [B, L, D], t-major
+        h = h.reshape(batch, -1, self.config.model_channels)  # [B, L, D], t-major
         _, emb, adaln_lora = self.time_conditioning(timesteps, action)
-        rope = self.rope(grid, fps, x.device)
-        pos_emb = self.pos_embed(grid)
+        rope = self.rope(grid, fps, x_in.device)
+        pos_emb = self.pos_embed(grid) if self.pos_embed is not None else None
         context = crossattn_emb.to(dtype)
         for block in self.blocks:
             h = block(h, emb, adaln_lora, context, rope, pos_emb)
         out = self.final_layer(h, emb, adaln_lora)  # [B, L, p_h p_w p_t C]
-        out = self.unpatchify(out, grid).to(x.dtype)
+        out = self.unpatchify(out, grid).to(x_in.dtype)
         return (out, self.logvar(timesteps)) if return_logvar else out

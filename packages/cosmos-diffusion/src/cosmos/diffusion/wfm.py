@@ -463,6 +463,8 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
                 raise ShapeError(
                     f"this model is action-conditioned: pass action [B, {config.action_frames}, {config.action_dim}]"
                 )
+            if config.action_embedding == "predict1" and torch.as_tensor(action).ndim >= 2:
+                action = torch.as_tensor(action)[..., :1, :]  # the released layer reads action[:, 0] only
             action = self._per_sample("action", action, batch, (config.action_frames, config.action_dim))
         if camera is not None and not config.camera_channels:
             raise ShapeError("camera given, but this model has no camera channels")
@@ -519,8 +521,12 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
                 augment_sigma=augment_sigma,
             )
             timings["encode_video"] = time.perf_counter() - start
-        uncond = cond.replace(
-            crossattn_emb=negative.to(device), zero_condition_mask=input_frames_guidance and video is not None
+        frames_guidance = input_frames_guidance and video is not None
+        released_posttrained = config.action_embedding == "predict1" or config.camera_channels > 0
+        uncond = cond.replace(  # spec §11.2: the post-trained models' uncondition zeroes the condition region
+            crossattn_emb=negative.to(device),
+            zero_condition_mask=frames_guidance and not released_posttrained,
+            zero_condition_region=frames_guidance and released_posttrained,
         )
 
         start = time.perf_counter()
