@@ -159,7 +159,29 @@ def test_documented_commands_parse():
     parser = build_parser()
     for command in commands:
         args = parser.parse_args(shlex.split(command)[1:])
-        assert args.command in ("text2world", "video2world", "convert")
+        assert args.command in ("text2world", "video2world", "convert", "rollout")
+
+
+def test_rollout_command_on_the_nano_model(tmp_path, capsys):
+    """``cosmos-diffusion rollout``: a clip file and an actions file -> prediction past one clip (mp4, PNG)."""
+    import numpy as np
+
+    from cosmos.core import read_video, write_video
+    from cosmos.diffusion.cli import main
+
+    pytest.importorskip("cosmos.tokenizer")
+    write_video(tmp_path / "clip.mp4", np.full((3, 96, 80, 3), 120, np.uint8), fps=5)  # resized + cropped to 64x64
+    np.save(tmp_path / "a.npy", np.zeros((30, 7), np.float32))
+    out = tmp_path / "pred.mp4"
+    argv = ["rollout", "--model", "nano-v2w-action", "--input", str(tmp_path / "clip.mp4"), "--actions",
+            str(tmp_path / "a.npy"), "--num-steps", "2", "--out", str(out), "--no-guardrail"]  # fmt: skip
+    assert main(argv) == 0
+    frames, fps = read_video(out)
+    assert frames.shape == (31, 64, 64, 3) and fps == pytest.approx(5.0)
+    assert (tmp_path / "pred.png").is_file() and "timings (s)" in capsys.readouterr().out
+    np.save(tmp_path / "bad.npy", np.zeros((30, 6), np.float32))
+    assert main([*argv[:6], str(tmp_path / "bad.npy"), *argv[7:]]) == 2  # wrong action size: one error line
+    assert "error:" in capsys.readouterr().err
 
 
 def test_video2world_cli_camera_moves_and_camera_json(tiny_wfm_folder, tmp_path, capsys):
