@@ -68,3 +68,22 @@ def test_train_cli(tmp_path, tiny_model):
     )
     assert Transformer.from_pretrained(tmp_path / "medusa" / "step-0000004").config.num_medusa_heads == 2
     assert (tmp_path / "run" / "step-0000002" / "model.safetensors").is_file()
+
+
+def test_rollout_command_on_nano_ar(tmp_path, capsys):
+    """``cosmos-ar rollout``: a clip and actions -> greedy prediction (mp4 + PNG), one error line for bad input."""
+    import numpy as np
+
+    from cosmos.ar.cli import main
+    from cosmos.core import read_video, write_video
+
+    write_video(tmp_path / "clip.mp4", np.full((2, 64, 64, 3), 90, np.uint8), fps=5)
+    np.save(tmp_path / "a.npy", np.zeros((4, 7), np.float32))
+    argv = ["rollout", "--model", "nano-ar", "--input", str(tmp_path / "clip.mp4"), "--actions",
+            str(tmp_path / "a.npy"), "--out", str(tmp_path / "pred.mp4"), "--no-guardrail"]  # fmt: skip
+    assert main(argv) == 0
+    frames, _ = read_video(tmp_path / "pred.mp4")
+    assert frames.shape == (5, 64, 64, 3) and (tmp_path / "pred.png").is_file()
+    assert "wrote" in capsys.readouterr().out
+    assert main([*argv, "--context", "3"]) == 2
+    assert "error:" in capsys.readouterr().err

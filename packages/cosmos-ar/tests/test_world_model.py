@@ -260,3 +260,24 @@ def test_action_errors(tiny_model, stand_in_tokenizer):
         wfm.generate(video, action=torch.zeros(1, 3, 2), num_input_frames=1, progress=False)
     with pytest.raises(ShapeError, match="resize"):
         wfm.rollout(torch.rand(1, 3, 1, 16, 16) * 2 - 1, torch.zeros(1, 4, 2), guardrail=None)
+
+
+def test_a_token_decoder_replaces_the_tokenizer_decoder(tiny_model, stand_in_tokenizer):
+    """``decoder=`` (e.g. the diffusion decoder) gets the generated tokens, in generate and in roll-outs."""
+
+    class Recording:
+        def __init__(self):
+            self.seen = []
+
+        def decode(self, tokens):
+            self.seen.append(tokens.indices.clone())
+            return torch.zeros(tokens.indices.shape[0], 3, 1 + 4 * (tokens.indices.shape[1] - 1), 32, 48)
+
+    wfm = _action_wfm(tiny_model, stand_in_tokenizer)
+    video, actions = torch.rand(1, 3, 1, 32, 48) * 2 - 1, torch.randn(1, 8, 2)
+    decoder = Recording()
+    out = wfm.generate(video, action=actions, num_input_frames=1, temperature=0.0, progress=False, decoder=decoder)
+    assert torch.equal(decoder.seen[0], out.tokens.indices) and out.video.abs().max() == 0
+    wfm.decoder = Recording()
+    rolled = wfm.rollout(video, actions, guardrail=None)
+    assert torch.equal(wfm.decoder.seen[-1], rolled.states.last.indices) and rolled.video[:, :, 1:].abs().max() == 0

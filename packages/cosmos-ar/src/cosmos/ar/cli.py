@@ -51,6 +51,8 @@ def _generate(args: argparse.Namespace) -> int:
     if args.text_embeddings is not None:
         stored = load_file(args.text_embeddings)
         text_embeddings = stored.get("text_embeddings", next(iter(stored.values())))
+    if args.decoder is not None:
+        wfm.decoder = _diffusion_decoder(args.decoder, args.decoder_tokenizer, args.device)
     source = wfm.load_video(args.input)
     action = None
     if args.actions is not None:
@@ -95,6 +97,20 @@ def _rollout(args: argparse.Namespace) -> int:
     return run_rollout(args, load)
 
 
+def _diffusion_decoder(folder: str, tokenizer: str | None, device: str):
+    """``--decoder``: the paper's diffusion decoder (cosmos-diffusion) over a continuous tokenizer."""
+    try:
+        from cosmos.diffusion.decoder import DiffusionDecoderDiT, DiffusionTokenDecoder
+    except ImportError as error:
+        raise ValueError("--decoder needs cosmos-diffusion installed") from error
+    from cosmos.tokenizer import CausalVideoTokenizer
+
+    if tokenizer is None:
+        raise ValueError("--decoder needs --decoder-tokenizer (the continuous tokenizer, e.g. a CV8x8x8 folder)")
+    net = DiffusionDecoderDiT.from_pretrained(folder, device=device)
+    return DiffusionTokenDecoder(net, CausalVideoTokenizer.from_pretrained(tokenizer, device=device))
+
+
 def _convert(args: argparse.Namespace) -> int:
     from .model import Transformer
 
@@ -136,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--text-embeddings", help="safetensors file with text_embeddings [B, L, 1024] (Video2World)"
     )
+    generate.add_argument("--decoder", help="diffusion decoder folder (DiffusionDecoderDiT): tokens -> sharp video")
+    generate.add_argument("--decoder-tokenizer", help="continuous tokenizer of --decoder (e.g. CV8x8x8 folder)")
     generate.add_argument(
         "--actions", type=Path, help="action-conditioned models: [num_frames - 1, action_dim] actions (.npy / .json)"
     )

@@ -82,6 +82,10 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         fps: frame rate of the videos it predicts (24 for NVIDIA's release; ``config.json`` records ours).
         context_frames: context lengths it was trained with (default :attr:`allowed_input_frames`).
         tokenizer_name: how the saved folder names its tokenizer (a shipped name, Hub id or relative path).
+        decoder: optional token decoder used instead of the tokenizer's own decoder (anything with
+            ``decode(TokenGrid) -> video [B, 3, T, H, W]``, e.g. ``cosmos.diffusion.DiffusionTokenDecoder``: the
+            paper's diffusion decoder, "AR gives control, diffusion gives quality"); tokens go in, never re-encoded
+            pixels.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         fps: float = 24.0,
         context_frames: tuple[int, ...] | None = None,
         tokenizer_name: str | None = None,
+        decoder: Any = None,
     ):
         super().__init__()
         if not isinstance(tokenizer, VideoTokenizer):
@@ -104,6 +109,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         self.text_encoder = text_encoder
         self.fps = float(fps)
         self.tokenizer_name = tokenizer_name
+        self.decoder = decoder
         self.context_frames = tuple(context_frames) if context_frames is not None else self.allowed_input_frames
         # True when loaded from NVIDIA's release: its licence requires the full guardrail (cosmos.core.safety)
         self.nvidia_checkpoint = False
@@ -375,6 +381,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         seed: int = 0,
         progress: bool = True,
         guardrail: Any = "auto",
+        decoder: Any = None,
     ) -> ARGeneration:
         """Predict the continuation of a video (spec §5.1).
 
@@ -394,6 +401,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
             guardrail: ``"auto"`` (cosmos-guard's default when installed; NVIDIA checkpoints fail closed without
                 it), ``None`` (explicit, logged opt-out) or a guardrail object (:mod:`cosmos.core.safety`). Prompts
                 are checked before any model runs, the decoded video after (blocked -> ``GuardrailBlocked``).
+            decoder: a token decoder for this call (default :attr:`decoder`, else the tokenizer's decoder).
         Returns:
             :class:`ARGeneration` with the video ``[B, 3, num_frames, H, W]`` in [-1, 1] and the token grid.
         Raises:
@@ -433,8 +441,14 @@ class ARWFM(ChunkedWorldModel, nn.Module):
             prompt_grid, output_latents, context, temperature=temperature, top_p=top_p, medusa=medusa, seed=seed,
             progress=progress,
         )  # fmt: skip
-        decoded = self.tokenizer.decode(tokens.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
+        decoded = self._decode_tokens(tokens, decoder or self.decoder)
         return ARGeneration(guard_video(guard, decoded), tokens, context_latents, stats)
+
+    def _decode_tokens(self, tokens: TokenGrid, decoder: Any) -> Tensor:
+        """Tokens -> float32 video in [-1, 1] on CPU, through ``decoder`` when given, else the tokenizer."""
+        if decoder is not None:
+            return decoder.decode(tokens).float().clamp(-1, 1).cpu()
+        return self.tokenizer.decode(tokens.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
 
     def _continue(
         self,
@@ -490,8 +504,8 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         return grid.replace(indices=grid.indices.cpu(), codes=None)
 
     def decode_chunk(self, chunk: TokenGrid) -> Tensor:
-        """Tokens ``[B, T', H', W']`` -> float32 video ``[B, 3, T, H, W]`` in [-1, 1] (on CPU)."""
-        return self.tokenizer.decode(chunk.to(_device_of(self.tokenizer))).float().clamp(-1, 1).cpu()
+        """Tokens ``[B, T', H', W']`` -> float32 video ``[B, 3, T, H, W]`` in [-1, 1] (on CPU; :attr:`decoder` if set)."""
+        return self._decode_tokens(chunk, self.decoder)
 
     def text_options(self, text: list[str]) -> dict[str, Any]:
         """``text_embeddings`` of the prompts (text-conditioned Video2World models only).
