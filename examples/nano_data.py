@@ -77,7 +77,16 @@ def physics_clip(index: int, seed0: int, size: int = SIZE) -> dict:
 
 
 def load_robot(folder: str | Path, split: str) -> dict[str, np.ndarray]:
-    """Concatenate all chunks of a split: video uint8 [N, 25, 64, 64, 3], actions [N, 24, 7], seeds [N]."""
+    """Concatenate all chunks of a split: video uint8 [N, 25, 64, 64, 3], actions [N, 24, 7], seeds [N].
+
+    ``folder`` may instead be a LeRobot dataset (v2.1 or v3.0, 64x64 frames, e.g. written by
+    ``cosmos-curate lerobot-export``): its episodes' first 25 frames are used (``split`` is ignored; the episode
+    indices stand in for the seeds)."""
+    from cosmos.curate.lerobot import LeRobotDataset, is_lerobot_root, lerobot_arrays
+
+    if is_lerobot_root(folder):
+        data = lerobot_arrays(LeRobotDataset(folder), num_frames=NUM_STEPS + 1)
+        return {**data, "seeds": data.pop("episode_index")}
     return _load_chunks(folder, split, "robot")
 
 
