@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
+import torch
 
 cv2.setNumThreads(1)
 
@@ -145,3 +146,67 @@ def unrelated() -> np.ndarray:
             for k, (r, t) in enumerate(zip(rotations, translations))
         ]
     )
+
+
+# ------------------------------------------------------------------------------------------ toy world models
+
+
+class ToyWorldModel:
+    """Satisfies :class:`cosmos.core.WorldModel` in pixel space (its 'latent' is the video itself); the future is
+    ``predict_future(context [B, 3, T0, H, W], actions [B, N, A] | None, N) -> [B, 3, N, H, W]``."""
+
+    tokenizer = None
+
+    def __init__(
+        self, predict_future, *, resolution=(32, 32), action_dim=2, context_frames=(1, 3), chunk_frames=9
+    ):
+        self.predict_future = predict_future
+        self._resolution, self._action_dim = tuple(resolution), action_dim
+        self._context_frames, self._chunk_frames = tuple(context_frames), chunk_frames
+        self.calls: list[dict] = []
+
+    fps = property(lambda self: 16.0)
+    resolution = property(lambda self: self._resolution)
+    action_dim = property(lambda self: self._action_dim)
+    context_frames = property(lambda self: self._context_frames)
+    chunk_frames = property(lambda self: self._chunk_frames)
+
+    def rollout(self, video, actions=None, *, num_frames=None, text=None, seed=None, **sampler_options):
+        from cosmos.core import Latent, Rollout, WorldState, check_actions, check_context
+
+        check_context(video, resolution=self.resolution, context_frames=self.context_frames)
+        actions = check_actions(actions, action_dim=self.action_dim, num_frames=num_frames, batch=len(video))
+        self.calls.append({"batch": len(video), "num_frames": num_frames, "seed": seed, **sampler_options})
+        full = torch.cat([video, self.predict_future(video, actions, num_frames)], dim=2)
+        state = WorldState((Latent(full, 1, 1),), (full.shape[2],), (0,), actions)
+        return Rollout(full, state, {}, num_context_frames=video.shape[2])
+
+    def encode_context(self, video):
+        from cosmos.core import Latent, WorldState
+
+        return WorldState((Latent(video, 1, 1),), (video.shape[2],), (0,))
+
+    def predict(self, state, actions, *, seed=None, **sampler_options):
+        raise NotImplementedError
+
+    def decode(self, state):
+        return state.chunks[0].z
+
+
+def repeat_last_model(**kwargs) -> ToyWorldModel:
+    return ToyWorldModel(lambda video, actions, n: video[:, :, -1:].repeat(1, 1, n, 1, 1), **kwargs)
+
+
+def lookup_oracle(videos: torch.Tensor, **kwargs) -> ToyWorldModel:
+    """A model that 'predicts' the true future of known clips ``[N, 3, T, H, W]``, found by their first frame."""
+    table = {_key(v[:, 0]): v for v in videos}
+
+    def future(video, actions, n):
+        t0 = video.shape[2]
+        return torch.stack([table[_key(v[:, 0])][:, t0 : t0 + n] for v in video])
+
+    return ToyWorldModel(future, **kwargs)
+
+
+def _key(frame: torch.Tensor) -> bytes:
+    return ((frame.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy().tobytes()

@@ -3,10 +3,21 @@
 * 3D consistency without learned weights (:mod:`cosmos.eval.geometry`): :func:`sampson_error`,
   :func:`camera_pose_recovery`, and the multi-view :func:`temporal_sampson_error` (TSE) and
   :func:`cross_view_sampson_error` (CSE).
+* Protocols on any :class:`cosmos.core.WorldModel` (:mod:`cosmos.eval.protocols`): :func:`physics_alignment`
+  (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`) and
+  :func:`action_following`; each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
 
 See docs/eval.md for what each metric means, its units, the image pairs it uses and the paper's numbers.
 """
 
+from cosmos.eval.episodes import (
+    HELDOUT_SEED0,
+    ActionEpisode,
+    PhysicsEpisode,
+    action_episodes,
+    physics_episodes,
+    simulated_robot_episodes,
+)
 from cosmos.eval.geometry import (
     PoseRecovery,
     SampsonResult,
@@ -18,17 +29,41 @@ from cosmos.eval.geometry import (
     sampson_error,
     temporal_sampson_error,
 )
+from cosmos.eval.protocols import (
+    action_following,
+    check_world_model,
+    physics_alignment,
+    repeat_last_frame,
+    rollout_future,
+)
+from cosmos.eval.table import EvalTable
+from cosmos.eval.tracking import colour_labels, object_iou, track_objects
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HELDOUT_SEED0",
+    "ActionEpisode",
+    "EvalTable",
+    "PhysicsEpisode",
     "PoseRecovery",
     "SampsonResult",
+    "action_episodes",
+    "action_following",
     "camera_pose_recovery",
+    "check_world_model",
+    "colour_labels",
     "cross_view_sampson_error",
     "default_intrinsics",
     "match_features",
+    "object_iou",
+    "physics_alignment",
+    "physics_episodes",
+    "repeat_last_frame",
+    "rollout_future",
     "sampson_distances",
     "sampson_error",
+    "simulated_robot_episodes",
     "temporal_sampson_error",
+    "track_objects",
 ]
