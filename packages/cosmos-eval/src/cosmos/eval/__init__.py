@@ -6,6 +6,7 @@
 * Protocols on any :class:`cosmos.core.WorldModel` (:mod:`cosmos.eval.protocols`): :func:`physics_alignment`
   (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`) and
   :func:`action_following`; each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
+* Learned metrics, weights loaded from their published layout: :class:`LPIPS` (AlexNet / VGG16).
 
 See docs/eval.md for what each metric means, its units, the image pairs it uses and the paper's numbers.
 """
@@ -29,6 +30,7 @@ from cosmos.eval.geometry import (
     sampson_error,
     temporal_sampson_error,
 )
+from cosmos.eval.lpips import LPIPS
 from cosmos.eval.protocols import (
     action_following,
     check_world_model,
@@ -45,6 +47,7 @@ __all__ = [
     "HELDOUT_SEED0",
     "ActionEpisode",
     "EvalTable",
+    "LPIPS",
     "PhysicsEpisode",
     "PoseRecovery",
     "SampsonResult",
