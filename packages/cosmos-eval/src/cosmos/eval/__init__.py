@@ -6,7 +6,8 @@
 * Protocols on any :class:`cosmos.core.WorldModel` (:mod:`cosmos.eval.protocols`): :func:`physics_alignment`
   (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`) and
   :func:`action_following`; each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
-* Learned metrics, weights loaded from their published layout: :class:`LPIPS` (AlexNet / VGG16).
+* Learned metrics, weights loaded from their published layout: :class:`LPIPS` (AlexNet / VGG16) and FID
+  (:class:`FIDInception`, :func:`frechet_inception_distance`, :func:`frechet_distance`).
 
 See docs/eval.md for what each metric means, its units, the image pairs it uses and the paper's numbers.
 """
@@ -19,6 +20,7 @@ from cosmos.eval.episodes import (
     physics_episodes,
     simulated_robot_episodes,
 )
+from cosmos.eval.fid import FIDInception, feature_statistics, frechet_distance, frechet_inception_distance
 from cosmos.eval.geometry import (
     PoseRecovery,
     SampsonResult,
@@ -47,6 +49,7 @@ __all__ = [
     "HELDOUT_SEED0",
     "ActionEpisode",
     "EvalTable",
+    "FIDInception",
     "LPIPS",
     "PhysicsEpisode",
     "PoseRecovery",
@@ -58,6 +61,9 @@ __all__ = [
     "colour_labels",
     "cross_view_sampson_error",
     "default_intrinsics",
+    "feature_statistics",
+    "frechet_distance",
+    "frechet_inception_distance",
     "match_features",
     "object_iou",
     "physics_alignment",
