@@ -94,7 +94,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 def frechet_distance_from_features(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Fréchet distance between the Gaussians fitted to feature rows ``x [N1, D]`` and ``y [N2, D]``.
 
-    With fewer rows than dimensions the covariances have rank below ``D`` and the ``D x D`` route wastes time;
+    With no more rows than dimensions the covariances have rank below ``D`` and the ``D x D`` route wastes time;
     then, with centred rows ``A``, ``B`` (``Sigma_1 = A^T A / (N1 - 1)``, ``Sigma_2 = B^T B / (N2 - 1)``), the
     non-zero eigenvalues of ``Sigma_1 Sigma_2`` are the squared singular values of
     ``A B^T / sqrt((N1 - 1)(N2 - 1))``, so ``Tr((Sigma_1 Sigma_2)^(1/2))`` is that matrix's nuclear norm: an
@@ -107,7 +107,7 @@ def frechet_distance_from_features(x: np.ndarray | torch.Tensor, y: np.ndarray |
     if mu1.shape != mu2.shape:
         raise ShapeError(f"feature sets differ in dimension: {mu1.shape[0]} and {mu2.shape[0]}")
     x, y = (np.asarray(f.detach().cpu() if isinstance(f, torch.Tensor) else f, np.float64) for f in (x, y))
-    if min(len(x), len(y)) >= x.shape[1]:
+    if min(len(x), len(y)) > x.shape[1]:  # full-rank covariances possible: the D x D route
         return frechet_distance(mu1, sigma1, mu2, sigma2)
     a, b = x - mu1, y - mu2
     cross = a @ b.T / np.sqrt((len(x) - 1) * (len(y) - 1))  # [N1, N2]
