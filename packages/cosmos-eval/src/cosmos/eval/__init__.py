@@ -7,7 +7,8 @@
   (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`) and
   :func:`action_following`; each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
 * Learned metrics, weights loaded from their published layout: :class:`LPIPS` (AlexNet / VGG16) and FID
-  (:class:`FIDInception`, :func:`frechet_inception_distance`, :func:`frechet_distance`).
+  (:class:`FIDInception`, :func:`frechet_inception_distance`, :func:`frechet_distance`) and FVD
+  (:class:`I3D`, :func:`frechet_video_distance`).
 
 See docs/eval.md for what each metric means, its units, the image pairs it uses and the paper's numbers.
 """
@@ -21,6 +22,7 @@ from cosmos.eval.episodes import (
     simulated_robot_episodes,
 )
 from cosmos.eval.fid import FIDInception, feature_statistics, frechet_distance, frechet_inception_distance
+from cosmos.eval.fvd import I3D, frechet_video_distance
 from cosmos.eval.geometry import (
     PoseRecovery,
     SampsonResult,
@@ -50,6 +52,7 @@ __all__ = [
     "ActionEpisode",
     "EvalTable",
     "FIDInception",
+    "I3D",
     "LPIPS",
     "PhysicsEpisode",
     "PoseRecovery",
@@ -64,6 +67,7 @@ __all__ = [
     "feature_statistics",
     "frechet_distance",
     "frechet_inception_distance",
+    "frechet_video_distance",
     "match_features",
     "object_iou",
     "physics_alignment",
