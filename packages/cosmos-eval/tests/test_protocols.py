@@ -16,12 +16,13 @@ from cosmos.eval import (
     PhysicsEpisode,
     action_following,
     colour_labels,
+    consistency_3d,
     object_iou,
     physics_alignment,
     physics_episodes,
 )
 
-from .conftest import ToyWorldModel, lookup_oracle, repeat_last_model
+from .conftest import INTRINSICS, ToyWorldModel, lookup_oracle, repeat_last_model
 
 
 def _needs_sim() -> None:
@@ -179,3 +180,35 @@ def test_action_following_bad_input():
         action_following(_panning_oracle(), [])
     with pytest.raises(TypeError, match="WorldModel"):
         action_following(lambda video: video, [(video, actions)])
+
+
+# ------------------------------------------------------------------------------------------ 3D consistency
+
+
+def test_consistency_3d_tells_a_consistent_model_from_a_drifting_one(orbit, unrelated):
+    clips = [orbit.frames, orbit.frames[::-1].copy()]  # the orbit and its reverse: two static-scene clips
+    truth = frames_to_video(np.stack(clips))
+    settings = {"resolution": (128, 128), "action_dim": 0, "context_frames": (1,), "chunk_frames": 5}
+    oracle = lookup_oracle(truth, **settings)
+    table = consistency_3d(oracle, clips, intrinsics=INTRINSICS, name="oracle")
+    model, real = table.rows
+    assert model["sampson_defined"] == "2/2" and model["sampson_px"] < 0.5 and model["pose_success"] == 1.0
+    assert real["model"].startswith("real videos") and real["sampson_px"] == pytest.approx(
+        model["sampson_px"]
+    )
+    drifting = ToyWorldModel(
+        lambda video, actions, n: frames_to_video(unrelated[1 : 1 + n]).expand(len(video), -1, -1, -1, -1),
+        **settings,
+    )
+    bad = consistency_3d(drifting, clips, intrinsics=INTRINSICS, baselines=False).rows[0]
+    assert bad["sampson_defined"] == "0/2" and math.isnan(bad["sampson_px"]) and bad["pose_success"] == 0.0
+    assert "| ToyWorldModel | 2 | 5 | nan | 0/2 | 0.000 |" in str(
+        consistency_3d(drifting, clips, baselines=False)
+    )
+
+
+def test_consistency_3d_bad_input(orbit):
+    with pytest.raises(ShapeError, match="needs actions"):
+        consistency_3d(repeat_last_model(resolution=(128, 128)), [orbit.frames])
+    with pytest.raises(ShapeError, match="no clips"):
+        consistency_3d(repeat_last_model(action_dim=0), [])

@@ -4,8 +4,8 @@
   :func:`camera_pose_recovery`, and the multi-view :func:`temporal_sampson_error` (TSE) and
   :func:`cross_view_sampson_error` (CSE).
 * Protocols on any :class:`cosmos.core.WorldModel` (:mod:`cosmos.eval.protocols`): :func:`physics_alignment`
-  (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`) and
-  :func:`action_following`; each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
+  (the eight physics scenes; object IoU by the model-free rule of :mod:`cosmos.eval.tracking`),
+  :func:`action_following` and :func:`consistency_3d` (generated static scenes); each returns an :class:`EvalTable` (markdown when printed, JSON when saved).
 * Learned metrics, weights loaded from their published layout: :class:`LPIPS` (AlexNet / VGG16) and FID
   (:class:`FIDInception`, :func:`frechet_inception_distance`, :func:`frechet_distance`) and FVD
   (:class:`I3D`, :func:`frechet_video_distance`).
@@ -38,6 +38,7 @@ from cosmos.eval.lpips import LPIPS
 from cosmos.eval.protocols import (
     action_following,
     check_world_model,
+    consistency_3d,
     physics_alignment,
     repeat_last_frame,
     rollout_future,
@@ -62,6 +63,7 @@ __all__ = [
     "camera_pose_recovery",
     "check_world_model",
     "colour_labels",
+    "consistency_3d",
     "cross_view_sampson_error",
     "default_intrinsics",
     "feature_statistics",
