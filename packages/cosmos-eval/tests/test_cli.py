@@ -41,6 +41,27 @@ def test_metrics_prints_a_table_and_writes_json(files, tmp_path, capsys):
     assert fake["sampson_px"] < 1.0
 
 
+def test_metrics_with_lpips_weights(files, tmp_path, capsys):
+    from .test_lpips import _published
+
+    folder = tmp_path / "lpips"
+    folder.mkdir()
+    argv = [
+        "metrics",
+        "--real",
+        str(files["real"]),
+        "--fake",
+        str(files["fake"]),
+        "--lpips",
+        str(_published(folder, "alex")),
+    ]
+    assert cli.main(argv) == 0
+    header, _, real, fake = capsys.readouterr().out.splitlines()[2:6]
+    assert "| lpips |" in header and real.split("|")[6].strip() == "" and float(fake.split("|")[6]) > 0
+    assert cli.main([*argv[:-1], str(tmp_path)]) == 2  # a folder without the weights: one error line
+    assert "missing weights file" in capsys.readouterr().err
+
+
 def test_metrics_of_unrelated_frames_report_undefined_geometry(files, capsys):
     assert cli.main(["metrics", "--real", str(files["real"]), "--fake", str(files["other"])]) == 0
     row = capsys.readouterr().out.splitlines()[-1]

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cosmos.core import ShapeError, frames_to_video
 from cosmos.eval import (
@@ -57,6 +59,26 @@ def test_sampson_distance_is_the_pixel_distance_to_the_epipolar_line_for_a_pure_
     points1 = np.array([[30.0, 20.0], [9.0, 9.0]])  # on its line; 2 px off its line
     # first-order distance for a symmetric error split between both images: |dy| / sqrt(2)
     np.testing.assert_allclose(sampson_distances(fundamental, points0, points1), [0.0, 2 / math.sqrt(2)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.floats(-3.0, 3.0))
+def test_sampson_distance_vanishes_on_the_epipolar_line_and_grows_off_it(seed, offset):
+    rng = np.random.default_rng(seed)
+    u, _, vt = np.linalg.svd(rng.standard_normal((3, 3)))
+    fundamental = u @ np.diag([1.0, rng.uniform(0.1, 1.0), 0.0]) @ vt  # a random rank-2 F
+    point0 = rng.uniform(0, 100, 2)
+    line = fundamental @ np.append(point0, 1.0)  # a x + b y + c = 0 in image 1
+    normal = line[:2] / np.linalg.norm(line[:2])
+    on_line = -line[2] * line[:2] / (line[:2] @ line[:2])  # the foot of the origin on the line
+    point1 = on_line + rng.uniform(-50, 50) * np.array([-normal[1], normal[0]])
+    distances = sampson_distances(
+        fundamental, np.stack([point0, point0]), np.stack([point1, point1 + offset * normal])
+    )
+    assert distances[0] == pytest.approx(0, abs=1e-6)
+    # moving x1 off its line by |offset| px changes the first-order error by at most |offset| px
+    assert distances[1] <= abs(offset) + 1e-6
+    assert distances[1] > 0 or abs(offset) < 1e-9
 
 
 def test_static_scene_from_a_moving_camera_has_sub_pixel_sampson_error(orbit):

@@ -1,6 +1,6 @@
 """``cosmos-eval``: the paper's metrics on video files and its protocols on a world model, from the command line.
 
-    cosmos-eval metrics --real real.mp4 --fake generated.mp4 [--json out.json]
+    cosmos-eval metrics --real real.mp4 --fake generated.mp4 [--lpips WEIGHTS_DIR] [--json out.json]
     cosmos-eval protocol physics --model nano-v2w-action [--context-frames 1] [--episodes 4] [--json out.json]
     cosmos-eval protocol action --model nano-ar [--episodes 32] [--option num_steps=20]
 
@@ -26,6 +26,7 @@ import torch
 
 from cosmos.core import CosmosError, ShapeError, frames_to_video, psnr, read_video, ssim
 from cosmos.eval.geometry import camera_pose_recovery, sampson_error
+from cosmos.eval.lpips import LPIPS
 from cosmos.eval.protocols import action_following, check_world_model, physics_alignment
 from cosmos.eval.table import EvalTable
 
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         "--fake", type=Path, required=True, help="the generated video file (same size and length)"
     )
     metrics.add_argument("--max-frames", type=int, default=None, help="read at most this many frames of each")
+    metrics.add_argument(
+        "--lpips",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also LPIPS (AlexNet), weights folder (docs/eval.md)",
+    )
     metrics.add_argument("--json", type=Path, default=None, help="also write the table as JSON here")
     protocol = sub.add_parser("protocol", help="run a protocol on a world model loaded by name")
     protocol.add_argument("name", choices=("physics", "action"), help="physics alignment or action following")
@@ -68,9 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def video_metrics(real: Path, fake: Path, *, max_frames: int | None = None) -> EvalTable:
-    """PSNR (dB) and SSIM of ``fake`` against ``real`` (per-frame means), and each video's Sampson error (px)
-    and pose-recovery success rate.
+def video_metrics(
+    real: Path, fake: Path, *, max_frames: int | None = None, lpips_weights: Path | None = None
+) -> EvalTable:
+    """PSNR (dB) and SSIM of ``fake`` against ``real`` (per-frame means; LPIPS too with ``lpips_weights``, a
+    folder in the layout of :mod:`cosmos.eval.lpips`), and each video's Sampson error (px) and pose-recovery
+    success rate.
 
     Raises:
         FileNotFoundError: a file is missing. ShapeError: unreadable, or the videos differ in length or size.
@@ -82,6 +93,11 @@ def video_metrics(real: Path, fake: Path, *, max_frames: int | None = None) -> E
             "(PSNR/SSIM need the same length and resolution; try --max-frames)"
         )
     real_video, fake_video = frames_to_video(real_frames), frames_to_video(fake_frames)
+    lpips = (
+        None
+        if lpips_weights is None
+        else float(LPIPS.from_pretrained(lpips_weights)(fake_video, real_video).mean())
+    )
     rows = []
     for label, path, frames, video in (
         ("real", real, real_frames, real_video),
@@ -93,6 +109,7 @@ def video_metrics(real: Path, fake: Path, *, max_frames: int | None = None) -> E
             "video": label, "path": str(path), "frames": len(frames),
             "psnr": float(psnr(video, real_video)) if pair else None,
             "ssim": float(ssim(video, real_video)) if pair else None,
+            **({} if lpips is None else {"lpips": lpips if pair else None}),
             "sampson_px": sampson.value, "sampson_pairs": f"{sampson.num_pairs}/{sampson.num_pairs_total}",
             "pose_success_rate": poses.success_rate,
         })  # fmt: skip
@@ -151,7 +168,7 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> EvalTable:
     if args.command == "metrics":
-        return video_metrics(args.real, args.fake, max_frames=args.max_frames)
+        return video_metrics(args.real, args.fake, max_frames=args.max_frames, lpips_weights=args.lpips)
     options = _options(args.option)
     model = load_world_model(args.model, device=args.device, dtype=DTYPES[args.dtype])
     protocol = physics_alignment if args.name == "physics" else action_following
