@@ -95,6 +95,15 @@ def test_physics_bad_input(clips):
         physics_alignment(repeat_last_model(), 1, short)
 
 
+def test_eval_table_json_takes_numpy_and_torch_values(tmp_path):
+    table = EvalTable("t", [{"a": np.float32(1.5), "b": torch.tensor(2.0), "c": math.nan}],
+                      metadata={"k": np.eye(2), "seeds": (1, 2)})  # fmt: skip
+    data = json.loads(table.save_json(tmp_path / "t.json").read_text())
+    assert data["rows"] == [{"a": 1.5, "b": 2.0, "c": None}]
+    assert data["metadata"] == {"k": [[1.0, 0.0], [0.0, 1.0]], "seeds": [1, 2]}
+    assert str(table).splitlines()[-1] == "| 1.500 | 2.000 | nan |"
+
+
 # ------------------------------------------------------------------------------------------------ tracking
 
 

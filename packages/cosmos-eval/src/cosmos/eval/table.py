@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 __all__ = ["EvalTable"]
 
 # decimals per column when printed (PSNR in dB to 0.01, ratios to 0.001); other floats get 3
@@ -16,6 +19,8 @@ DECIMALS = {"psnr": 2, "sampson_px": 3, "ssim": 3, "iou": 3}
 
 
 def _cell(value: Any, decimals: int) -> str:
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.numel() == 1):
+        value = value.item()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -26,12 +31,14 @@ def _cell(value: Any, decimals: int) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    """NaN and inf become ``null`` (strict JSON); tuples become lists; numpy scalars become Python numbers."""
+    """NaN and inf become ``null`` (strict JSON); tuples and arrays become lists, numpy scalars Python numbers."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+    if isinstance(value, np.ndarray | torch.Tensor):  # arrays become (nested) lists, 0-d ones numbers
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
