@@ -97,7 +97,7 @@ class _Payload:
 def test_lpips_never_unpickles_code(tmp_path):
     folder = _published(_mk(tmp_path / "p"), "alex")
     with open(folder / "alex.pth", "wb") as handle:
-        pickle.dump({"lin0.model.1.weight": _Payload()}, handle)
+        pickle.dump({"lin0.model.1.weight": _Payload()}, handle, protocol=2)
     with pytest.raises(CheckpointError):
         LPIPS.from_pretrained(folder)
 
