@@ -17,6 +17,7 @@ from cosmos.eval import (
     action_following,
     colour_labels,
     consistency_3d,
+    future_scores,
     object_iou,
     physics_alignment,
     physics_episodes,
@@ -93,6 +94,17 @@ def test_physics_bad_input(clips):
     with pytest.raises(ShapeError, match="nothing left to predict"):
         short = [PhysicsEpisode(c.video[:1], c.masks[:1], c.scene) for c in clips]
         physics_alignment(repeat_last_model(), 1, short)
+
+
+def test_future_scores_per_frame_and_pooled():
+    true = torch.full((1, 3, 3, 8, 8), -1.0)  # 8-bit level 0
+    pred = true.clone()
+    pred[:, :, 2] = 51 / 127.5 - 1  # level 51: off by 0.4 in frame 2, frame 1 exact
+    per_frame, pooled = future_scores(pred, true, 1), future_scores(pred, true, 1, pooled=True)
+    assert per_frame["psnr"] == math.inf  # the mean of an infinite and a finite per-frame PSNR
+    assert pooled["psnr"] == pytest.approx(10 * math.log10(4 / (0.4**2 / 2)))
+    assert future_scores(pred, true, 2)["psnr"] == pytest.approx(10 * math.log10(4 / 0.4**2))
+    assert pooled["ssim"] == per_frame["ssim"] < 1
 
 
 def test_eval_table_json_takes_numpy_and_torch_values(tmp_path):

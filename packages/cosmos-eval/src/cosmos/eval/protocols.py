@@ -39,6 +39,8 @@ from cosmos.eval.tracking import track_objects
 
 __all__ = [
     "consistency_3d",
+    "future_scores",
+    "quantize",
     "action_following",
     "check_world_model",
     "physics_alignment",
@@ -123,8 +125,19 @@ def rollout_future(
     return torch.cat([video[:, :, :context_frames], torch.cat(outputs)], dim=2)
 
 
-def _future_scores(pred: torch.Tensor, true: torch.Tensor, start: int, pooled: bool) -> dict[str, float]:
-    """PSNR (dB) and SSIM of frames ``start ..``; PSNR pooled over all frames and clips, or the per-frame mean."""
+def future_scores(
+    pred: torch.Tensor, true: torch.Tensor, start: int = 0, *, pooled: bool = False
+) -> dict[str, float]:
+    """PSNR (dB) and SSIM of predicted frames ``start ..`` of ``pred`` against ``true`` (``[B, 3, T, H, W]`` in
+    ``[-1, 1]``), both rounded to 8 bits first.
+
+    ``pooled=False``: the mean over frames and clips of per-frame PSNR (the paper's convention; an exactly
+    predicted frame makes it infinite). ``pooled=True``: PSNR of the squared error pooled over all those frames
+    and clips (finite unless everything is exact). SSIM is always the mean over frames and clips.
+
+    Raises:
+        ShapeError: shapes differ or have the wrong rank.
+    """
     p, t = quantize(pred[:, :, start:]), quantize(true[:, :, start:])
     value = psnr_from_mse(float((p.double() - t.double()).pow(2).mean())) if pooled else float(psnr(p, t))
     return {"psnr": value, "ssim": float(ssim(p, t))}
@@ -187,7 +200,7 @@ def _physics_rows(
         scores = (
             {"psnr": None, "ssim": None}
             if pred is None
-            else _future_scores(pred[index], true[index], context, True)
+            else future_scores(pred[index], true[index], context, pooled=True)
         )
         scene_ious = [ious[i] for i in index if not math.isnan(ious[i])]
         iou = float(np.mean(scene_ious)) if scene_ious else math.nan
