@@ -30,6 +30,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "ar": ("core", "tokenizer"),
     "guard": ("core",),
     "curate": ("core",),
+    "eval": ("core", "curate"),  # curate: the physics scenes of its [sim] extra, in eval's [test] extra
 }
 REPORTS = ROOT / ".nox-reports"
 
