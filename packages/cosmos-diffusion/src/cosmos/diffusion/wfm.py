@@ -230,6 +230,7 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         sampler: str = "res2ab",
         guidance: float = 0.0,
         text_embeddings: Tensor | None = None,
+        fps: float | None = None,
         progress: bool = False,
     ) -> Latent:
         """One Video2World clip of ``chunk_frames`` frames whose first latent frames are ``prompt`` (spec §9).
@@ -241,6 +242,7 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
             seed: every row uses the noise of this seed (:func:`initial_noise`), so candidates share it.
             num_steps, sampler, guidance: as in :meth:`sample` (roll-out defaults: 10 RES-2ab steps, no guidance).
             text_embeddings: ``[B|1, S, C_text]``; default all zeros (action-conditioned models).
+            fps: frame rate the clip is conditioned on (RoPE time scale, spec §5.2); default :attr:`fps`.
 
         Returns:
             the tokenizer :class:`Latent` ``[B, C, T', H', W']`` of the whole clip.
@@ -259,7 +261,7 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         noise = initial_noise(seed, (channels, lat_t, lat_h, lat_w)).to(device).expand(batch, -1, -1, -1, -1)
         cond = Conditioning(
             text_embeddings,
-            fps=self.fps,
+            fps=self.fps if fps is None else float(fps),
             action=None if actions is None else actions.float().to(device),
             condition_latent=condition,
             num_condition_frames=torch.full((batch,), count, dtype=torch.int64, device=device),
