@@ -5,13 +5,18 @@ Everything here sees a world model only through the :class:`cosmos.core.WorldMod
 
 * :func:`plan` (CEM, MPPI, random shooting; :data:`PLANNER_PRESETS`) and :func:`mpc`, the receding-horizon loop;
 * :class:`ActionSpace` (bounds, step caps, a binary gripper) and :func:`robot_action_space`;
-* goal costs :class:`LatentDistanceCost` and :class:`PixelDistanceCost` on a :class:`Goal` (:func:`make_goal`).
+* goal costs :class:`LatentDistanceCost` and :class:`PixelDistanceCost` on a :class:`Goal` (:func:`make_goal`);
+* gymnasium environments :class:`~cosmos.plan.envs.WorldModelEnv` (any world model) and
+  :class:`~cosmos.plan.envs.SimTaskEnv` (the real simulator task, extra ``[sim]``), and
+  :class:`~cosmos.plan.simulator.SimulatorWorldModel`, the simulator as a world model (the planning upper bound).
 """
 
 from cosmos.plan.action_space import ActionSpace, robot_action_space
 from cosmos.plan.costs import Goal, LatentDistanceCost, PixelDistanceCost, image_to_tensor, make_goal
+from cosmos.plan.envs import SimTaskEnv, WorldModelEnv
 from cosmos.plan.errors import ActionSpaceError, GoalError, HorizonError, NonFiniteCostError
 from cosmos.plan.mpc import MPCResult, context_length, mpc
+from cosmos.plan.simulator import FrameTokenizer, SimulatorWorldModel, TaskDistanceCost
 from cosmos.plan.solvers import (
     PLANNER_PRESETS,
     CEMConfig,
@@ -31,6 +36,7 @@ __all__ = [
     "ActionSpace",
     "ActionSpaceError",
     "CEMConfig",
+    "FrameTokenizer",
     "Goal",
     "GoalError",
     "HorizonError",
@@ -41,6 +47,10 @@ __all__ = [
     "PixelDistanceCost",
     "PlanResult",
     "RandomShootingConfig",
+    "SimTaskEnv",
+    "SimulatorWorldModel",
+    "TaskDistanceCost",
+    "WorldModelEnv",
     "ZeroConfig",
     "__version__",
     "context_length",

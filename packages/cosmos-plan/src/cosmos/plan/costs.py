@@ -106,9 +106,23 @@ def _values(code: Latent | TokenGrid) -> torch.Tensor:
     return code.indices[:, None].float()
 
 
-def _distance(a: torch.Tensor, b: torch.Tensor, p: int) -> torch.Tensor:
-    """Mean ``|a - b|^p`` per row: ``[N, ...]`` against ``[1, ...]`` -> ``[N]``."""
-    return (a - b).abs().pow(p).flatten(1).mean(1)
+def _distance(a: torch.Tensor, b: torch.Tensor, p: int, pools: tuple[int, ...] = (1,)) -> torch.Tensor:
+    """Mean ``|a - b|^p`` per row, summed over average-pooled copies: ``[N, C, (1,) h, w]`` against
+    ``[1, C, (1,) h, w]`` -> ``[N]``.
+
+    Pool ``k`` averages ``k x k`` blocks first (``k`` larger than the image shrinks to the whole image); coarse
+    pools give a cost that still decreases when the moved object does not yet overlap its goal position
+    (a Gaussian-pyramid-like basin of attraction; pool 1 alone is the plain distance).
+    """
+    if a.ndim == 5:  # [N, C, 1, h, w] one-frame latents
+        a, b = a[:, :, -1], b[:, :, -1]
+    total = torch.zeros(a.shape[0], dtype=torch.float32, device=a.device)
+    for pool in pools:
+        kernel = max(1, min(pool, a.shape[-2], a.shape[-1]))
+        pa = torch.nn.functional.avg_pool2d(a.float(), kernel) if kernel > 1 else a.float()
+        pb = torch.nn.functional.avg_pool2d(b.float(), kernel) if kernel > 1 else b.float()
+        total = total + (pa - pb.to(pa.device)).abs().pow(p).flatten(1).mean(1)
+    return total
 
 
 @dataclass(frozen=True)
@@ -118,12 +132,14 @@ class LatentDistanceCost:
     Attributes:
         world_model: the model whose tokenizer re-encodes the predicted frame (see the module docstring).
         p: 1 (mean absolute difference, V-JEPA 2-AC's L1) or 2 (mean squared difference).
+        pools: average-pooling factors over the latent grid whose distances are summed (``(1,)``: plain).
 
     For a discrete tokenizer without codes the distance is the fraction of differing tokens.
     """
 
     world_model: WorldModel
     p: int = 1
+    pools: tuple[int, ...] = (1,)
 
     def __post_init__(self) -> None:
         if self.p not in (1, 2):
@@ -144,7 +160,7 @@ class LatentDistanceCost:
         theirs = _values(goal.latent)
         if isinstance(goal.latent, TokenGrid) and goal.latent.codes is None:
             return (mine != theirs).flatten(1).float().mean(1)
-        return _distance(mine, theirs, self.p)
+        return _distance(mine, theirs, self.p, self.pools)
 
 
 @dataclass(frozen=True)
@@ -154,10 +170,13 @@ class PixelDistanceCost:
     Attributes:
         world_model: the model that decodes the prediction.
         p: 1 (mean absolute difference) or 2 (mean squared difference).
+        pools: average-pooling factors whose distances are summed, e.g. ``(1, 8, 32)`` for a wide basin of
+            attraction (``(1,)``: the plain distance).
     """
 
     world_model: WorldModel
     p: int = 1
+    pools: tuple[int, ...] = (1,)
 
     def __post_init__(self) -> None:
         if self.p not in (1, 2):
@@ -166,4 +185,4 @@ class PixelDistanceCost:
     def __call__(self, predicted: WorldState, goal: Goal) -> torch.Tensor:
         """float32 ``[N]`` distances of the ``N`` roll-outs' last decoded frames to ``goal.image``."""
         frames = self.world_model.decode(predicted)[:, :, -1].clamp(-1, 1)  # [N, 3, H, W]
-        return _distance(frames.float(), goal.image.to(frames.device), self.p)
+        return _distance(frames.float(), goal.image.to(frames.device), self.p, self.pools)
