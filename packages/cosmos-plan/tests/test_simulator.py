@@ -110,3 +110,26 @@ def _point_space():
     from cosmos.plan import ActionSpace
 
     return ActionSpace((-0.1,) * 3, (0.1,) * 3, ("dx", "dy", "dz"), 0.1, (0, 1, 2))
+
+
+def test_vector_env_matches_single_envs_and_autoresets():
+    from cosmos.plan.envs import WorldModelVectorEnv
+
+    model = PointMassWorldModel()
+    start = np.zeros((1, SIZE, SIZE, 3), np.uint8) + 128
+    vector = WorldModelVectorEnv(model, start, 3, max_steps=2, action_space=_point_space())
+    observations, _ = vector.reset(seed=0)
+    assert observations.shape == (3, SIZE, SIZE, 3) and vector.action_space.shape == (3, 3)
+    actions = np.array([[0.1, 0, 0], [0, -0.1, 0], [0.05, 0.05, 0.05]], np.float32)
+    calls = model.predict_calls
+    observations, rewards, terminated, truncated, _ = vector.step(actions)
+    assert model.predict_calls == calls + 1  # one batched prediction for the three episodes
+    single = WorldModelEnv(model, start, action_space=_point_space())
+    single.reset(seed=0)
+    for i in range(3):
+        single.reset(seed=0)
+        assert np.array_equal(single.step(actions[i])[0], observations[i])
+    observations, rewards, terminated, truncated, _ = vector.step(actions)
+    assert truncated.all() and not terminated.any()
+    observations, *_ = vector.step(actions)  # NEXT_STEP autoreset: back to the start frames
+    assert np.array_equal(observations, np.stack([start[0]] * 3))

@@ -6,14 +6,15 @@ Everything here sees a world model only through the :class:`cosmos.core.WorldMod
 * :func:`plan` (CEM, MPPI, random shooting; :data:`PLANNER_PRESETS`) and :func:`mpc`, the receding-horizon loop;
 * :class:`ActionSpace` (bounds, step caps, a binary gripper) and :func:`robot_action_space`;
 * goal costs :class:`LatentDistanceCost` and :class:`PixelDistanceCost` on a :class:`Goal` (:func:`make_goal`);
-* gymnasium environments :class:`~cosmos.plan.envs.WorldModelEnv` (any world model) and
+* gymnasium environments :class:`~cosmos.plan.envs.WorldModelEnv` (any world model; batched:
+  :class:`~cosmos.plan.envs.WorldModelVectorEnv`) and
   :class:`~cosmos.plan.envs.SimTaskEnv` (the real simulator task, extra ``[sim]``), and
   :class:`~cosmos.plan.simulator.SimulatorWorldModel`, the simulator as a world model (the planning upper bound).
 """
 
 from cosmos.plan.action_space import ActionSpace, robot_action_space
 from cosmos.plan.costs import Goal, LatentDistanceCost, PixelDistanceCost, image_to_tensor, make_goal
-from cosmos.plan.envs import SimTaskEnv, WorldModelEnv
+from cosmos.plan.envs import SimTaskEnv, WorldModelEnv, WorldModelVectorEnv
 from cosmos.plan.errors import ActionSpaceError, GoalError, HorizonError, NonFiniteCostError
 from cosmos.plan.mpc import MPCResult, context_length, mpc
 from cosmos.plan.simulator import FrameTokenizer, SimulatorWorldModel, TaskDistanceCost
@@ -51,6 +52,7 @@ __all__ = [
     "SimulatorWorldModel",
     "TaskDistanceCost",
     "WorldModelEnv",
+    "WorldModelVectorEnv",
     "ZeroConfig",
     "__version__",
     "context_length",

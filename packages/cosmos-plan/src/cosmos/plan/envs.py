@@ -25,7 +25,7 @@ from cosmos.plan.errors import GoalError
 from cosmos.plan.mpc import context_length
 from cosmos.plan.simulator import frames_to_uint8, uint8_to_frames
 
-__all__ = ["SimTaskEnv", "WorldModelEnv"]
+__all__ = ["SimTaskEnv", "WorldModelEnv", "WorldModelVectorEnv", "predict_next_frames"]
 
 
 def _box(space: ActionSpace) -> gym.spaces.Box:
@@ -148,41 +148,123 @@ class WorldModelEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self._seed = 0 if seed is None else int(seed)
-        frames = (options or {}).get("frames", self.frames)
-        frames = frames(self._seed) if callable(frames) else frames
-        frames = np.asarray(frames, np.uint8)
-        if frames.ndim == 3:
-            frames = frames[None]
-        if frames.shape[1:3] != tuple(self.world_model.resolution):
-            raise GoalError(
-                f"start frames are {frames.shape[1:3]}, the world model works at {self.world_model.resolution}"
-            )
+        frames = _start_frames((options or {}).get("frames", self.frames), self._seed, self.world_model)
         self.history, self._steps = [frame.copy() for frame in frames], 0
         return self.history[-1].copy(), {"step": 0}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if not self.history:
             raise RuntimeError("call reset() before step()")
-        length = context_length(len(self.history), self.world_model.context_frames)
-        context = np.stack(([self.history[0]] * length + self.history)[-length:])
-        actions = self.space.project(torch.as_tensor(action, dtype=torch.float32).reshape(1, 1, -1))
-        with torch.no_grad():
-            state = self.world_model.encode_context(uint8_to_frames(context))
-            state = self.world_model.predict(
-                state, actions, seed=self._seed * 100_003 + self._steps, **self.sampler_options
-            )
-            frame = frames_to_uint8(self.world_model.decode(state)[0, :, -1:])[0]
+        actions = torch.as_tensor(action, dtype=torch.float32).reshape(1, 1, -1)
+        seed = self._seed * 100_003 + self._steps
+        frame = predict_next_frames(
+            self.world_model, [self.history], actions, self.space, seed, self.sampler_options
+        )[0]
+        return self._advance(frame)
+
+    def _advance(self, frame: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Append a predicted frame and score it."""
         self.history.append(frame)
         self._steps += 1
         reward = float(self.reward_fn(frame)) if self.reward_fn else 0.0
         terminated = bool(self.success_fn(frame)) if self.success_fn else False
-        return (
-            frame,
-            reward,
-            terminated,
-            self._steps >= self.max_steps and not terminated,
-            {"step": self._steps},
-        )
+        truncated = self._steps >= self.max_steps and not terminated
+        return frame.copy(), reward, terminated, truncated, {"step": self._steps}
 
     def render(self) -> np.ndarray | None:
         return self.history[-1] if self.history else None
+
+
+def _start_frames(frames, seed: int, world_model: WorldModel) -> np.ndarray:
+    """uint8 ``[T, H, W, 3]`` start frames from an array or a ``seed -> frames`` callable.
+
+    Raises:
+        GoalError: frames of another resolution than the world model's.
+    """
+    frames = np.asarray(frames(seed) if callable(frames) else frames, np.uint8)
+    frames = frames[None] if frames.ndim == 3 else frames
+    if frames.ndim != 4 or frames.shape[1:3] != tuple(world_model.resolution) or frames.shape[-1] != 3:
+        raise GoalError(
+            f"start frames must be uint8 [T, H, W, 3] at the world model's {world_model.resolution}, "
+            f"got shape {frames.shape}"
+        )
+    return frames
+
+
+def predict_next_frames(
+    world_model: WorldModel,
+    histories: list[list[np.ndarray]],
+    actions: torch.Tensor,
+    space: ActionSpace,
+    seed: int,
+    sampler_options: dict | None = None,
+) -> np.ndarray:
+    """One predicted frame per history, in one batched ``predict`` call.
+
+    Args:
+        histories: ``B`` lists of uint8 ``[H, W, 3]`` frames (the last ``T0`` frames are the context; a short
+            history is padded with its first frame).
+        actions: ``[B, 1, A]`` (projected into ``space``).
+
+    Returns:
+        uint8 ``[B, H, W, 3]``.
+    """
+    length = context_length(min(len(history) for history in histories), world_model.context_frames)
+    contexts = np.stack([np.stack(([history[0]] * length + history)[-length:]) for history in histories])
+    video = torch.cat([uint8_to_frames(context) for context in contexts])  # [B, 3, T0, H, W]
+    with torch.no_grad():
+        state = world_model.encode_context(video)
+        state = world_model.predict(state, space.project(actions), seed=seed, **(sampler_options or {}))
+        last = world_model.decode(state)[:, :, -1:]  # [B, 3, 1, H, W]
+    return np.stack([frames_to_uint8(row)[0] for row in last])
+
+
+class WorldModelVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` :class:`WorldModelEnv` episodes stepped together: one batched ``predict`` per step.
+
+    Same arguments as :class:`WorldModelEnv` plus ``num_envs``; ``frames`` (or the callable, called with
+    ``seed + i`` for sub-environment ``i``) gives each episode's start. Autoreset follows gymnasium's
+    ``NEXT_STEP`` mode: the step after an episode ends resets that sub-environment (reward 0).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+
+    def __init__(self, world_model: WorldModel, frames, num_envs: int, **options: Any):
+        self.envs = [WorldModelEnv(world_model, frames, **options) for _ in range(num_envs)]
+        self.num_envs, self.world_model = num_envs, world_model
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self._ended = np.zeros(num_envs, bool)
+        self._step_count = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        base = 0 if seed is None else int(seed)
+        observations = [env.reset(seed=base + i, options=options)[0] for i, env in enumerate(self.envs)]
+        self._ended[:] = False
+        return np.stack(observations), {}
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        actions = torch.as_tensor(np.asarray(actions), dtype=torch.float32).reshape(self.num_envs, 1, -1)
+        live = [i for i in range(self.num_envs) if not self._ended[i]]
+        frames = {}
+        if live:
+            histories = [self.envs[i].history for i in live]
+            predicted = predict_next_frames(
+                self.world_model, histories, actions[live], self.envs[0].space, self._step_count,
+                self.envs[0].sampler_options,
+            )  # fmt: skip
+            frames = dict(zip(live, predicted))
+        self._step_count += 1
+        observations, rewards = [], np.zeros(self.num_envs)
+        terminated, truncated = np.zeros(self.num_envs, bool), np.zeros(self.num_envs, bool)
+        for i, env in enumerate(self.envs):
+            if self._ended[i]:
+                observations.append(env.reset(seed=env._seed)[0])
+                self._ended[i] = False
+                continue
+            observation, rewards[i], terminated[i], truncated[i], _ = env._advance(frames[i])
+            observations.append(observation)
+        self._ended = terminated | truncated
+        return np.stack(observations), rewards, terminated, truncated, {}
