@@ -19,6 +19,7 @@ from cosmos.plan import (
     MPPIConfig,
     NonFiniteCostError,
     PixelDistanceCost,
+    RandomActionsConfig,
     RandomShootingConfig,
     ZeroConfig,
     make_goal,
@@ -66,6 +67,9 @@ def test_plans_respect_the_action_space(point_mass, point_space):
     assert result.actions[0].norm(dim=-1).max() <= point_space.step_cap + 1e-6
     zero = _plan(point_mass, point_space, ZeroConfig())
     assert torch.equal(zero.actions, torch.zeros(1, 5, 3)) and math.isnan(float(zero.cost))
+    random = _plan(point_mass, point_space, RandomActionsConfig(), seed=3)
+    assert random.evaluations == 0 and random.actions.abs().max() <= 0.1 + 1e-6
+    assert torch.equal(random.actions, _plan(point_mass, point_space, RandomActionsConfig(), seed=3).actions)
 
 
 def test_same_seed_same_plan(point_mass, point_space):
@@ -165,7 +169,14 @@ def test_named_errors(point_mass, point_space):
             action_space=point_space,
         )
     with pytest.raises(ShapeError, match="expected"):
-        plan(point_mass, state, lambda p, g: torch.zeros(1), 2, action_space=point_space, planner="random")
+        plan(
+            point_mass,
+            state,
+            lambda p, g: torch.zeros(1),
+            2,
+            action_space=point_space,
+            planner="random-shooting",
+        )
     with pytest.raises(GoalError, match="8x8"):
         make_goal(point_mass, torch.zeros(1, 3, 8, 8))
     with pytest.raises(GoalError):
@@ -204,3 +215,17 @@ def test_robot_space_matches_the_simulator():
     space = robot_action_space()
     assert space.names == robot.ACTION_NAMES
     assert space.high[:3] == (config.max_step,) * 3 and space.high[5] == config.max_yaw_step
+
+
+def test_pooled_distance_ranks_non_overlapping_positions():
+    from cosmos.plan.costs import _distance
+
+    def blob(x: int) -> torch.Tensor:
+        image = -torch.ones(1, 3, 32, 32)
+        image[..., 12:16, x : x + 4] = 1.0
+        return image
+
+    goal, near, far = blob(2), blob(8), blob(26)
+    assert torch.equal(_distance(near, goal, 1), _distance(far, goal, 1))  # plain L1 cannot tell them apart
+    assert float(_distance(near, goal, 1, (1, 8, 32))) < float(_distance(far, goal, 1, (1, 8, 32)))
+    assert float(_distance(goal, goal, 2, (1, 8, 64))) == 0.0

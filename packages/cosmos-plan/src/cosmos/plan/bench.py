@@ -26,7 +26,15 @@ from cosmos.plan.costs import LatentDistanceCost, PixelDistanceCost, make_goal
 from cosmos.plan.envs import SimTaskEnv
 from cosmos.plan.mpc import context_length, mpc
 from cosmos.plan.simulator import SimulatorWorldModel, TaskDistanceCost, uint8_to_frames
-from cosmos.plan.solvers import CEMConfig, MPPIConfig, PlannerConfig, RandomShootingConfig, ZeroConfig, preset
+from cosmos.plan.solvers import (
+    CEMConfig,
+    MPPIConfig,
+    PlannerConfig,
+    RandomActionsConfig,
+    RandomShootingConfig,
+    ZeroConfig,
+    preset,
+)
 
 __all__ = ["BenchmarkConfig", "ENTRY_POINT_GROUP", "load_world_model", "planner_config", "run_benchmark"]
 
@@ -42,14 +50,15 @@ class BenchmarkConfig:
 
     Attributes:
         task: ``reach``, ``push`` or ``pick-place``.
-        planner: ``cem`` (the V-JEPA 2-AC preset), ``mppi``, ``random`` or ``zero``.
+        planner: ``cem`` (the V-JEPA 2-AC preset), ``mppi``, ``shooting`` (random shooting) or the
+            non-planning baselines ``random`` (uniform random actions) and ``zero`` (no motion).
         model: ``simulator`` or a world-model name for :func:`load_world_model`.
         episodes, first_seed: seeds ``first_seed .. first_seed + episodes - 1`` (held-out: 2,000,000+).
         cost: ``latent``, ``pixel``, ``state`` (the simulator's privileged true distance) or ``auto``
             (``state`` for the simulator, ``latent`` for a learned model).
         pools: pooling factors of the pixel/latent distances, in pixels (divided by the tokenizer's spatial
             compression for latents).
-        samples, elites, iterations, horizon: planner budget (``None``: the preset's); ``random`` gets
+        samples, elites, iterations, horizon: planner budget (``None``: the preset's); ``shooting`` gets
             ``samples * iterations`` candidates (the same budget as CEM and MPPI).
         step_cap: translation cap per action in metres.
         execute_steps: actions executed per plan; max_steps: per episode (``None``: the task's limit).
@@ -90,11 +99,13 @@ def planner_config(config: BenchmarkConfig) -> PlannerConfig:
         return CEMConfig(samples, elites, iterations, step_cap=config.step_cap, horizon=horizon)
     if config.planner == "mppi":
         return MPPIConfig(samples, iterations, step_cap=config.step_cap, horizon=horizon)
-    if config.planner == "random":
+    if config.planner == "shooting":
         return RandomShootingConfig(samples * iterations, step_cap=config.step_cap, horizon=horizon)
+    if config.planner == "random":
+        return RandomActionsConfig(horizon=1)
     if config.planner == "zero":
         return ZeroConfig(horizon=1)
-    raise ValueError(f"unknown planner {config.planner!r}: cem, mppi, random or zero")
+    raise ValueError(f"unknown planner {config.planner!r}: cem, mppi, shooting, random or zero")
 
 
 def load_world_model(name: str, **kwargs: Any) -> WorldModel:

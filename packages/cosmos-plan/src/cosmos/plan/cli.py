@@ -1,7 +1,7 @@
 """``cosmos-plan``: the planning benchmark from the command line.
 
     cosmos-plan bench --task reach --planner cem --model simulator --episodes 5 --out results.json
-    cosmos-plan bench --task push --planner random --model nano-v2w-action --samples 40 --iterations 3
+    cosmos-plan bench --task push --planner shooting --model nano-v2w-action --samples 40 --iterations 3
 
 The JSON has top-level ``success_rate`` and ``seconds_per_action`` and an ``episodes`` list of
 ``{seed, success, final_distance_m, ...}`` (see :func:`cosmos.plan.bench.run_benchmark`).
@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="closed-loop planning on simulator tasks (success judged by the simulator)"
     )
     bench.add_argument("--task", choices=["reach", "push", "pick-place"], default="reach")
-    bench.add_argument("--planner", choices=["cem", "mppi", "random", "zero"], default="cem")
+    bench.add_argument("--planner", choices=["cem", "mppi", "shooting", "random", "zero"], default="cem",
+                       help="shooting: random shooting; random / zero: random or no-motion actions, no planning")  # fmt: skip
     bench.add_argument("--model", default="simulator", help="'simulator' (upper bound) or a world-model name")
     bench.add_argument("--episodes", type=int, default=5)
     bench.add_argument(

@@ -110,7 +110,7 @@ def _distance(a: torch.Tensor, b: torch.Tensor, p: int, pools: tuple[int, ...] =
     """Mean ``|a - b|^p`` per row, summed over average-pooled copies: ``[N, C, (1,) h, w]`` against
     ``[1, C, (1,) h, w]`` -> ``[N]``.
 
-    Pool ``k`` averages ``k x k`` blocks first (``k`` larger than the image shrinks to the whole image); coarse
+    Pool ``k`` averages ``k x k`` windows (stride ``k / 2``) first (``k`` larger than the image shrinks to the whole image); coarse
     pools give a cost that still decreases when the moved object does not yet overlap its goal position
     (a Gaussian-pyramid-like basin of attraction; pool 1 alone is the plain distance).
     """
@@ -119,8 +119,9 @@ def _distance(a: torch.Tensor, b: torch.Tensor, p: int, pools: tuple[int, ...] =
     total = torch.zeros(a.shape[0], dtype=torch.float32, device=a.device)
     for pool in pools:
         kernel = max(1, min(pool, a.shape[-2], a.shape[-1]))
-        pa = torch.nn.functional.avg_pool2d(a.float(), kernel) if kernel > 1 else a.float()
-        pb = torch.nn.functional.avg_pool2d(b.float(), kernel) if kernel > 1 else b.float()
+        stride = max(1, kernel // 2)  # half-overlapping windows: no blind spot at block borders
+        pa = torch.nn.functional.avg_pool2d(a.float(), kernel, stride) if kernel > 1 else a.float()
+        pb = torch.nn.functional.avg_pool2d(b.float(), kernel, stride) if kernel > 1 else b.float()
         total = total + (pa - pb.to(pa.device)).abs().pow(p).flatten(1).mean(1)
     return total
 

@@ -11,7 +11,9 @@ refines:
   a diagonal Gaussian over ``[H, A]`` refitted to the ``elites`` lowest-cost candidates each iteration.
 * **MPPI** (Williams et al. 2017, TD-MPC2 arXiv 2310.16828): the mean moves to the softmax(-cost /
   temperature)-weighted average of the candidates.
-* **Random shooting**: uniform candidates in the box, the best one wins (the baseline).
+* **Random shooting**: uniform candidates in the box, the best one wins (the planning baseline).
+
+Two non-planners share the signature as baselines: random actions and the neutral ("zero") action.
 
 Every random draw comes from one CPU ``torch.Generator`` seeded by ``seed``, and the world model gets seeds
 derived from it, so the same seed plans the same actions.
@@ -19,6 +21,7 @@ derived from it, so the same seed plans the same actions.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +39,7 @@ __all__ = [
     "MPPIConfig",
     "PLANNER_PRESETS",
     "PlanResult",
+    "RandomActionsConfig",
     "RandomShootingConfig",
     "ZeroConfig",
     "check_horizon",
@@ -101,13 +105,20 @@ class RandomShootingConfig:
 
 
 @dataclass(frozen=True)
+class RandomActionsConfig:
+    """No planning: uniformly random actions in the action space (the random-policy baseline)."""
+
+    horizon: int = 1
+
+
+@dataclass(frozen=True)
 class ZeroConfig:
     """No planning: the neutral action (no motion, gripper open) at every step (a baseline)."""
 
     horizon: int = 1
 
 
-PlannerConfig = CEMConfig | MPPIConfig | RandomShootingConfig | ZeroConfig
+PlannerConfig = CEMConfig | MPPIConfig | RandomShootingConfig | RandomActionsConfig | ZeroConfig
 
 # named after the papers whose settings they copy (robots and tasks differ: see the package README)
 PLANNER_PRESETS: dict[str, PlannerConfig] = {
@@ -116,7 +127,8 @@ PLANNER_PRESETS: dict[str, PlannerConfig] = {
     # DINO-WM (arXiv 2411.04983, appendix): horizon 5, 300 samples, top 30, 30 optimisation steps
     "cem-dino-wm": CEMConfig(samples=300, elites=30, iterations=30, horizon=5),
     "mppi": MPPIConfig(),
-    "random": RandomShootingConfig(),
+    "random-shooting": RandomShootingConfig(),
+    "random-actions": RandomActionsConfig(),
     "zero": ZeroConfig(),
 }
 
@@ -252,7 +264,8 @@ def _initial_mean(init: torch.Tensor | None, batch: int, horizon: int, space: Ac
 
 
 def _scorer(world_model, state, cost, goal, max_batch, seed) -> Callable[[torch.Tensor], torch.Tensor]:
-    calls = iter(range(10**9))
+    """``score(candidates [N, H, A]) -> [N]`` for one row; call ``i`` seeds the model with ``seed + 100000 i``."""
+    calls = itertools.count()
 
     def score(candidates: torch.Tensor) -> torch.Tensor:
         call_seed = seed + 100_000 * next(calls)
@@ -311,12 +324,23 @@ def _random_shooting(config: RandomShootingConfig, score, mean, space, generator
     return candidates[best], costs[best], config.samples
 
 
+def _random_actions(config: RandomActionsConfig, score, mean, space, generator):
+    """Uniform random actions, nothing scored."""
+    return space.sample_uniform(mean.shape[:-1], generator), torch.tensor(float("nan")), 0
+
+
 def _zero(config: ZeroConfig, score, mean, space, generator):
     """The neutral action at every step, nothing scored."""
     return space.neutral_action().expand_as(mean).clone(), torch.tensor(float("nan")), 0
 
 
-_SOLVERS = {CEMConfig: _cem, MPPIConfig: _mppi, RandomShootingConfig: _random_shooting, ZeroConfig: _zero}
+_SOLVERS = {
+    CEMConfig: _cem,
+    MPPIConfig: _mppi,
+    RandomShootingConfig: _random_shooting,
+    RandomActionsConfig: _random_actions,
+    ZeroConfig: _zero,
+}
 
 
 def preset(name: str, **changes: Any) -> PlannerConfig:
