@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cosmos.core import Latent, Rollout, WorldState, check_actions, check_context
+from cosmos.core import Latent, Rollout, ShapeError, WorldState, check_actions, check_context
 
 __all__ = ["FrameTokenizer", "SimulatorWorldModel", "TaskDistanceCost", "frames_to_uint8", "uint8_to_frames"]
 
@@ -129,11 +129,15 @@ class SimulatorWorldModel:
     def predict(
         self, state: WorldState, actions: torch.Tensor, *, seed: int | None = None, **_: Any
     ) -> WorldState:
-        """Extend each row by ``N`` exactly simulated frames (``actions [B, N, 7]``; ``seed`` is ignored)."""
+        """Extend each row by ``N`` exactly simulated frames (``actions [B, N, 7]``; ``seed`` is ignored).
+
+        Raises:
+            ShapeError: bad actions (:func:`cosmos.core.check_actions`) or rows that do not broadcast.
+        """
         actions = check_actions(actions, action_dim=self.action_dim, num_frames=None)
         rows = max(state.batch_size, actions.shape[0])
         if state.batch_size not in (1, rows) or actions.shape[0] not in (1, rows):
-            raise ValueError(
+            raise ShapeError(
                 f"cannot broadcast a {state.batch_size}-row state with {actions.shape[0]} action rows"
             )
         live = self.task.snapshot()
