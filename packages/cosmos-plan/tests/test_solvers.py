@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosmos.core import ShapeError
+from cosmos.core import ShapeError, WorldState
 from cosmos.plan import (
     ActionSpaceError,
     CEMConfig,
@@ -229,3 +229,31 @@ def test_pooled_distance_ranks_non_overlapping_positions():
     assert torch.equal(_distance(near, goal, 1), _distance(far, goal, 1))  # plain L1 cannot tell them apart
     assert float(_distance(near, goal, 1, (1, 8, 32))) < float(_distance(far, goal, 1, (1, 8, 32)))
     assert float(_distance(goal, goal, 2, (1, 8, 64))) == 0.0
+
+
+def test_latent_cost_reencodes_the_last_frame_of_a_temporally_compressed_chunk(point_mass, point_space):
+    class Compressed(PointMassWorldModel):
+        """Claims 4x temporal compression: the cost must decode and re-encode the last frame."""
+
+        decoded = 0
+
+        def encode_context(self, video):
+            state = super().encode_context(video)
+            return WorldState(
+                (state.last.replace(temporal_compression=4),), state.frames, state.overlaps, state.actions
+            )
+
+        def decode(self, state):
+            Compressed.decoded += 1
+            return super().decode(state)
+
+    compressed = Compressed()
+    state, goal = _setup(point_mass)
+    compressed_state = compressed.encode_context(frame_at((0.0, 0.0, 0.0)))
+    candidates = point_space.sample_uniform((5, 2), torch.Generator().manual_seed(2))
+    direct = score_candidates(
+        point_mass, state, candidates, LatentDistanceCost(point_mass), goal, max_batch=5, seed=0
+    )
+    cost = LatentDistanceCost(compressed)
+    reencoded = score_candidates(compressed, compressed_state, candidates, cost, goal, max_batch=5, seed=0)
+    assert Compressed.decoded == 1 and torch.allclose(direct, reencoded, atol=1e-6)
