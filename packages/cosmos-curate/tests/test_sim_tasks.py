@@ -54,3 +54,14 @@ def test_task_scene_is_the_episode_scene():
         )
     with pytest.raises(ValueError, match="unknown task"):
         RobotTask("juggle", 0)
+
+
+def test_shaped_distance_adds_an_approach_term():
+    with (
+        RobotTask("push", SEED, TaskConfig(size=32)) as push,
+        RobotTask("reach", SEED, TaskConfig(size=32)) as reach,
+    ):
+        states = np.stack([push.physical_state(), push.physical_state() + [0.1, 0, 0, 0, 0, 0, 0, 0]])
+        assert np.all(push.shaped_distance(states) > push.distance(states))
+        assert np.allclose(push.distance(states), push.distance())  # the cube did not move
+        assert reach.shaped_distance(reach.physical_state()) == reach.distance()

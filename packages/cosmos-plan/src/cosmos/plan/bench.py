@@ -54,7 +54,8 @@ class BenchmarkConfig:
             non-planning baselines ``random`` (uniform random actions) and ``zero`` (no motion).
         model: ``simulator`` or a world-model name for :func:`load_world_model`.
         episodes, first_seed: seeds ``first_seed .. first_seed + episodes - 1`` (held-out: 2,000,000+).
-        cost: ``latent``, ``pixel``, ``state`` (the simulator's privileged true distance) or ``auto``
+        cost: ``latent``, ``pixel``, ``state`` (the simulator's privileged true distance, shaped with an
+            approach term for push and pick-place: :meth:`RobotTask.shaped_distance`) or ``auto``
             (``state`` for the simulator, ``latent`` for a learned model).
         pools: pooling factors of the pixel/latent distances, in pixels (divided by the tokenizer's spatial
             compression for latents).
@@ -139,7 +140,7 @@ def load_world_model(name: str, **kwargs: Any) -> WorldModel:
 
 def _cost(kind: str, model: WorldModel, task: Any, pools: tuple[int, ...]):
     if kind == "state":
-        return TaskDistanceCost(task)
+        return TaskDistanceCost(task, shaped=True)
     if kind == "pixel":
         return PixelDistanceCost(model, pools=pools)
     spatial = model.tokenizer.spatial_compression

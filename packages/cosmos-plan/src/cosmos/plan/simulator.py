@@ -211,12 +211,14 @@ class TaskDistanceCost:
     """The task's true distance to its goal (metres), read from a ``"state"``-mode simulator prediction.
 
     A privileged cost for the planning upper bound: ``cost(predicted, goal) -> [N]`` ignores ``goal`` and asks
-    ``task.distance`` about the last predicted physical state.
+    ``task.distance`` (or, with ``shaped=True``, ``task.shaped_distance``: plus an approach term for push and
+    pick-place) about the last predicted physical state.
     """
 
-    def __init__(self, task: Any):
-        self.task = task
+    def __init__(self, task: Any, *, shaped: bool = False):
+        self.task, self.shaped = task, shaped
 
     def __call__(self, predicted: WorldState, goal: Any = None) -> torch.Tensor:
         last = predicted.last.z[:, :, -1, 0, 0].double().numpy()  # [N, 8]
-        return torch.from_numpy(np.asarray(self.task.distance(last), np.float64)).float()
+        distance = self.task.shaped_distance(last) if self.shaped else self.task.distance(last)
+        return torch.from_numpy(np.asarray(distance, np.float64)).float()
