@@ -75,7 +75,11 @@ class SimTaskEnv(gym.Env):
             self.task.close()
         self.task = RobotTask(self.task_name, episode_seed, self.config)
         info = self._info()
-        info.update(goal_image=self.task.goal_image, goal_position=self.task.goal_position, seed=episode_seed)
+        info.update(
+            goal_image=self.task.goal_image.copy(),
+            goal_position=self.task.goal_position.copy(),
+            seed=episode_seed,
+        )
         return self.task.observe(), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
