@@ -22,7 +22,8 @@ import nox
 
 ROOT = Path(__file__).parent
 TORCH = os.environ.get("COSMOS_TORCH", "torch==2.13.0")
-# package -> in-repo dependencies (design.md section 1: only diffusion and ar depend on a leaf)
+# package -> in-repo dependencies (design.md section 1: only diffusion and ar depend on a leaf; plan's tests
+# need the simulator, cosmos-curate's [sim] extra: a "name[extra]" entry installs the folder with that extra)
 PACKAGES: dict[str, tuple[str, ...]] = {
     "core": (),
     "tokenizer": ("core",),
@@ -30,6 +31,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "ar": ("core", "tokenizer"),
     "guard": ("core",),
     "curate": ("core",),
+    "plan": ("core", "curate[sim]"),
     "eval": ("core", "curate"),  # curate: the physics scenes of its [sim] extra, in eval's [test] extra
 }
 REPORTS = ROOT / ".nox-reports"
