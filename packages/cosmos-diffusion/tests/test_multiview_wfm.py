@@ -170,3 +170,66 @@ def test_grid_layouts_and_mp4(tmp_path):
     assert views.shape == (1, 3, 3, 2, 4, 4)
     with pytest.raises(ShapeError, match="view-major"):
         split_views(torch.zeros(1, 3, 5, 4, 4), 3)
+
+
+@pytest.fixture
+def official_multiview_folder(tmp_path, net_kwargs):
+    """An NVIDIA-style folder (``model.safetensors``, official keys) and its net-kwargs JSON file."""
+    import json
+
+    def make(name):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(fixture_path("diffusion", f"{name}.weights.safetensors"), folder / "model.safetensors")
+        config = tmp_path / f"{name}.json"
+        config.write_text(json.dumps(net_kwargs(name)))
+        return folder, config
+
+    return make
+
+
+@pytest.mark.parametrize("kind", ["t2w", "traj"])
+def test_cli_text2world_writes_grid(official_multiview_folder, tmp_path, kind):
+    pytest.importorskip("cosmos.tokenizer")
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from cosmos.core import read_video
+    from cosmos.diffusion.cli import main
+
+    folder, config = official_multiview_folder(f"multiview_{kind}_tiny")
+    embeddings = tmp_path / "text.safetensors"
+    save_file({"text_embeddings": torch.randn(1, 3, 8, 32)}, embeddings)
+    args = ["multiview", "--model", str(folder), "--config", str(config), "--tokenizer", "nano-cv4x8x8"]
+    args += ["--text-embeddings", str(embeddings), "--num-frames", "5", "--height", "32", "--width", "48"]
+    args += ["--num-steps", "2", "--device", "cpu", "--dtype", "float32", "--no-progress", "--no-guardrail"]
+    args += ["--out", str(tmp_path / "grid.mp4")]
+    if kind == "traj":
+        assert main(args) == 2  # trajectory model without --trajectory: named error, exit 2
+        np.save(tmp_path / "traj.npy", np.cumsum(np.full((64, 3), 0.1, dtype=np.float32), axis=0))
+        args += ["--trajectory", str(tmp_path / "traj.npy")]
+    assert main(args) == 0
+    frames, _ = read_video(tmp_path / "grid.mp4")
+    assert frames.shape == (5, 32, 3 * 48, 3)  # 1x3 grid of three views
+
+
+def test_cli_video2world_drive(official_multiview_folder, tmp_path):
+    pytest.importorskip("cosmos.tokenizer")
+    from safetensors.torch import save_file
+
+    from cosmos.core import read_video, write_video
+    from cosmos.diffusion.cli import main
+
+    folder, config = official_multiview_folder("multiview_v2w_tiny")
+    embeddings = tmp_path / "text.safetensors"
+    save_file({"text_embeddings": torch.randn(1, 18, 32)}, embeddings)
+    views = torch.randint(0, 255, (3, 32, 48, 3), dtype=torch.uint8)  # 3 views x 1 frame, view-major
+    write_video(tmp_path / "views.mp4", views.numpy(), fps=24)
+    args = ["multiview", "--model", str(folder), "--config", str(config), "--tokenizer", "nano-cv4x8x8"]
+    args += ["--text-embeddings", str(embeddings), "--input", str(tmp_path / "views.mp4"), "--chunks", "2"]
+    args += ["--num-frames", "5", "--height", "32", "--width", "48", "--num-steps", "2"]
+    args += ["--device", "cpu", "--dtype", "float32", "--no-progress", "--no-guardrail"]
+    assert main([*args, "--num-input-frames", "2", "--out", str(tmp_path / "bad.mp4")]) == 2
+    assert main([*args, "--out", str(tmp_path / "drive.mp4")]) == 0
+    frames, _ = read_video(tmp_path / "drive.mp4")
+    assert frames.shape == (1 + 4 + 4, 32, 3 * 48, 3)

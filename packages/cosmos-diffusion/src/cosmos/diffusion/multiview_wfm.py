@@ -123,14 +123,14 @@ class MultiViewWFM(nn.Module):
         return rearrange(z, "(b v) c t h w -> b c (v t) h w", b=batch)
 
     def decode_views(self, latent: Tensor) -> Tensor:
-        """Model latent ``[B, C, V*T', H', W']`` -> pixels ``[B, V, 3, T, H, W]`` float32 in [-1, 1]."""
+        """Model latent ``[B, C, V*T', H', W']`` -> pixels ``[B, V, 3, T, H, W]`` float32, clamped to [-1, 1]."""
         batch = latent.shape[0]
         z = rearrange(latent.float(), "b c (v t) h w -> (b v) c t h w", v=self.num_views)
         if self.latent_statistics is not None:
             z = self.latent_statistics.denormalize(z, self.sigma_data)
         tokenizer = self.tokenizer
         video = tokenizer.decode(Latent(z, tokenizer.temporal_compression, tokenizer.spatial_compression))
-        return rearrange(video.float(), "(b v) c t h w -> b v c t h w", b=batch)
+        return rearrange(video.float().clamp(-1, 1), "(b v) c t h w -> b v c t h w", b=batch)
 
     # ------------------------------------------------------------------------------------------
     # inputs
