@@ -91,7 +91,8 @@ def condition_indicator(num_condition_frames: Tensor, frames: int, num_views: in
         raise ShapeError(f"{frames} latent frames do not split into {num_views} views")
     per_view = frames // num_views
     counts = num_condition_frames.reshape(-1)
-    if counts.numel() and (int(counts.min()) < 0 or int(counts.max()) > per_view):
+    checked = counts.numel() and not torch.compiler.is_compiling()  # value check in eager mode only
+    if checked and (int(counts.min()) < 0 or int(counts.max()) > per_view):
         raise ShapeError(
             f"num_condition_frames must lie in [0, {per_view}] (latent frames per view), got {counts.tolist()}"
         )
@@ -160,7 +161,7 @@ def denoise(
     indicator = None
     extra = {}  # conditioning the network takes as keywords (only what is given)
     if cond.is_video2world:
-        views = getattr(net, "num_views", 1)
+        views = getattr(getattr(net, "module", net), "num_views", 1)  # through DDP / FSDP wrappers
         x_net, indicator, mask_channel = video2world_input(x, sigma, cond, sigma_data, num_views=views)
         if cond.zero_condition_region:
             x_net = (1 - indicator) * x  # condition region of the input is 0

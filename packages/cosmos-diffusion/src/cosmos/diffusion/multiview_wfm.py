@@ -245,6 +245,70 @@ class MultiViewWFM(nn.Module):
         clip = rearrange(clip, "(b v) c t h w -> b v c t h w", v=views).expand(batch, -1, -1, -1, -1, -1)
         return self.encode_views(clip)
 
+    def check_conditioning(
+        self,
+        video: Tensor | None,
+        trajectory: Tensor | None,
+        batch: int,
+        num_input_frames: int,
+        num_frames: int,
+        size: tuple[int, int],
+        reference_condition_frames: bool = True,
+    ) -> tuple[int | None, Tensor | None]:
+        """Validate the Video2World and trajectory inputs; return ``(K or None, trajectory [B, 192] or None)``.
+
+        Raises:
+            ShapeError: video missing for a Video2World model or given to a Text2World one, an invalid
+                conditioning-frame count, a trajectory missing / of the wrong shape / non-finite / unexpected.
+        """
+        if self.net.config.condition_mask and video is None:
+            raise ShapeError("this is a Video2World model: pass video (per-view conditioning frames)")
+        if video is not None and not self.net.config.condition_mask:
+            raise ShapeError("video given, but this is a Text2World model (no condition-mask channel)")
+        num_condition = None
+        if video is not None:
+            num_condition = self.num_condition_latents(
+                num_input_frames, num_frames, size, reference_condition_frames
+            )
+        if self.net.trajectory_embed is None:
+            if trajectory is not None:
+                raise ShapeError("trajectory given, but this model has no trajectory conditioning")
+            return num_condition, None
+        trajectory = torch.as_tensor(trajectory).float() if trajectory is not None else None
+        if trajectory is not None and trajectory.ndim == 2 and trajectory.shape[0] == 64:
+            trajectory = trajectory[None].expand(batch, -1, -1)  # [64, 3] -> [B, 64, 3]
+        return num_condition, check_trajectory(trajectory, batch)
+
+    def encode_text(
+        self,
+        prompt_lists: list[list[str]] | None,
+        embeddings: Tensor | None,
+        negative: Tensor | None,
+        guard: Any,
+    ) -> tuple[Tensor, Tensor]:
+        """Guard and encode per-view prompts (or keep the embeddings); return ``(text, negative) [B, V*S, C]``.
+
+        The negative branch defaults to zero text for every view (the pipeline's CFG).
+
+        Raises:
+            GuardrailBlocked: a prompt was blocked.
+            ShapeError: negative embeddings whose shape differs from the text's.
+        """
+        if prompt_lists is not None:
+            flat_prompts = [p for sample in prompt_lists for p in sample]
+            guard_text(guard, flat_prompts)
+            flat = self.text_encoder.encode(flat_prompts).float()  # [B*V, S, C]
+            embeddings = rearrange(flat, "(b v) s c -> b (v s) c", v=self.num_views)
+        if negative is None:
+            negative = torch.zeros_like(embeddings)
+        if negative.shape[0] == 1:
+            negative = negative.expand(embeddings.shape[0], -1, -1)
+        if negative.shape != embeddings.shape:
+            raise ShapeError(
+                f"negative_text_embeddings {tuple(negative.shape)} must match {tuple(embeddings.shape)}"
+            )
+        return embeddings, negative
+
     # ------------------------------------------------------------------------------------------
     # sampling
     # ------------------------------------------------------------------------------------------
@@ -308,7 +372,6 @@ class MultiViewWFM(nn.Module):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
         config = self.net.config
-        views = self.num_views
         prompt_lists, embeddings = self.view_text(prompts, text_embeddings)
         batch = len(prompt_lists) if prompt_lists is not None else embeddings.shape[0]
         seeds = [seed + b for b in range(batch)] if isinstance(seed, int) else [int(s) for s in seed]
@@ -317,43 +380,24 @@ class MultiViewWFM(nn.Module):
         if not self.tokenizer.valid_num_frames(num_frames):
             raise ShapeError(f"the tokenizer cannot encode {num_frames} frames per view")
         lat_t, lat_h, lat_w = self.tokenizer.latent_shape(num_frames, height, width)
-        if config.condition_mask and video is None:
-            raise ShapeError("this is a Video2World model: pass video (per-view conditioning frames)")
-        if video is not None and not config.condition_mask:
-            raise ShapeError("video given, but this is a Text2World model (no condition-mask channel)")
-        num_condition = None
-        if video is not None:
-            num_condition = self.num_condition_latents(
-                num_input_frames, num_frames, (height, width), reference_condition_frames
-            )
-        if self.net.trajectory_embed is None:
-            if trajectory is not None:
-                raise ShapeError("trajectory given, but this model has no trajectory conditioning")
-        else:
-            trajectory = torch.as_tensor(trajectory).float() if trajectory is not None else None
-            if trajectory is not None and trajectory.ndim == 2 and trajectory.shape[0] == 64:
-                trajectory = trajectory[None].expand(batch, -1, -1)
-            trajectory = check_trajectory(trajectory, batch)
+        num_condition, trajectory = self.check_conditioning(
+            video,
+            trajectory,
+            batch,
+            num_input_frames,
+            num_frames,
+            (height, width),
+            reference_condition_frames,
+        )
         negative = None
         if negative_text_embeddings is not None:
             _, negative = self.view_text(None, negative_text_embeddings)
-            negative = negative.expand(batch, -1, -1) if negative.shape[0] == 1 else negative
-
         guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
-        if prompt_lists is not None:
-            guard_text(guard, [p for sample in prompt_lists for p in sample])
-            flat = self.text_encoder.encode([p for sample in prompt_lists for p in sample]).float()
-            embeddings = rearrange(flat, "(b v) s c -> b (v s) c", v=views)
-        if negative is None:
-            negative = torch.zeros_like(embeddings)
-        if negative.shape != embeddings.shape:
-            raise ShapeError(
-                f"negative_text_embeddings {tuple(negative.shape)} must match {tuple(embeddings.shape)}"
-            )
+        embeddings, negative = self.encode_text(prompt_lists, embeddings, negative, guard)
         timings["text"] = time.perf_counter() - start
 
         device = self.device
-        shape = (config.latent_channels, views * lat_t, lat_h, lat_w)
+        shape = (config.latent_channels, self.num_views * lat_t, lat_h, lat_w)
         noise = torch.stack([initial_noise(s, shape) for s in seeds]).to(device)
         repeat = self.frame_repeat(batch, frame_repeat)
         cond = Conditioning(
