@@ -299,3 +299,47 @@ def test_our_layout_round_trip(mv_net, tensors, tmp_path):
     args, kwargs = _net_args(tensors("multiview_v2w_tiny.net.safetensors"))
     with torch.no_grad():
         assert torch.equal(net(*args, **kwargs), loaded(*args, **kwargs))
+
+
+def test_from_base_single_view_starts_at_the_base_model():
+    """One view, no per-block table: the multi-view net grown from a single-view DiT computes the same thing
+    (view channels start at zero weight); with three views the copied weights are shared and it runs."""
+    from cosmos.diffusion import DiTConfig
+
+    tiny = {
+        "model_channels": 64,
+        "num_blocks": 2,
+        "num_heads": 2,
+        "crossattn_channels": 16,
+        "adaln_lora_dim": 8,
+    }
+    torch.manual_seed(0)
+    base = DiT(DiTConfig(**tiny, extra_pos_embed=False)).eval()
+    for parameter in base.parameters():  # non-trivial weights everywhere (the zero AdaLN init hides bugs)
+        torch.nn.init.normal_(parameter, std=0.1)
+    single = MultiViewDiT.from_base(
+        base, MultiViewDiTConfig(**tiny, num_views=1, extra_pos_embed=False)
+    ).eval()
+    x, t, text = torch.randn(2, 16, 3, 4, 6), torch.tensor([0.1, -0.5]), torch.randn(2, 5, 16)
+    with torch.no_grad():
+        expected = base(x, t, text, None, 24.0)
+        got = single(x, t, text, None, 24.0, frame_repeat=torch.rand(2, 1))
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    views = MultiViewDiT.from_base(
+        base, MultiViewDiTConfig(**tiny, num_views=3, condition_mask=True, trajectory_dim=4)
+    )
+    assert torch.equal(views.blocks[1].mlp.op.fc1.weight, base.blocks[1].mlp.op.fc1.weight)
+    with torch.no_grad():
+        out = views(
+            torch.randn(1, 16, 6, 4, 6),
+            t[:1],
+            torch.randn(1, 6, 16),
+            None,
+            24.0,
+            None,
+            torch.ones(1, 1, 6, 4, 6),
+            trajectory=torch.randn(1, 64, 3),
+        )
+    assert out.shape == (1, 16, 6, 4, 6)
+    with pytest.raises(ValueError, match="same backbone"):
+        MultiViewDiT.from_base(base, MultiViewDiTConfig(**{**tiny, "num_blocks": 3}, num_views=3))

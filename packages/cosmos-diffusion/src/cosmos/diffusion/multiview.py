@@ -23,6 +23,7 @@ Fixtures: ``shared/fixtures/diffusion/multiview_{t2w,traj,v2w}_tiny.*`` (README 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,6 +255,51 @@ class MultiViewDiT(DiT):
         if width != config.view_condition_dim:
             config = dataclasses.replace(config, view_condition_dim=int(width))
         return config, state
+
+    @classmethod
+    def from_base(cls, base: DiT, config: MultiViewDiTConfig | str) -> MultiViewDiT:
+        """A multi-view network initialised from a single-view ``base`` (how the driving models were post-trained).
+
+        The blocks, time embedding, final layer and uncertainty head are copied; the patch embed keeps the
+        latent, condition-mask (when both have it) and padding-mask weights, and the new view and trajectory
+        channels start at **zero** weight. The base's learnable per-block table is dropped (the multi-view net
+        uses the fixed sin-cos table). With one view and no per-block table it computes exactly what ``base``
+        computes; with more views it differs only by the per-view positions and cross-attention.
+
+        Raises:
+            ValueError: the width, depth, heads, text or patch settings differ, or ``base`` has camera or
+                action conditioning.
+        """
+        config = cls.coerce_config(config)
+        old = base.config
+        same = ("latent_channels", "out_channels", "model_channels", "num_blocks", "num_heads", "mlp_ratio")
+        same += ("crossattn_channels", "adaln_lora_dim", "patch_size", "concat_padding_mask")
+        changed = [name for name in same if getattr(config, name) != getattr(old, name)]
+        if changed or old.camera_channels or old.action_dim:
+            raise ValueError(
+                f"from_base needs the same backbone and no camera/action conditioning: {changed}"
+            )
+        device = base.patch_embed.weight.device
+        with torch.device(device):
+            model = cls(config)
+        state = model.state_dict()
+        for key, value in base.state_dict().items():
+            if key in state and key != "patch_embed.weight" and state[key].shape == value.shape:
+                state[key] = value.clone()
+        patch = math.prod(config.patch_size)
+        old_weight = base.patch_embed.weight.detach().reshape(config.model_channels, old.in_channels, patch)
+        new_weight = old_weight.new_zeros(config.model_channels, config.in_channels, patch)
+        latent = config.latent_channels
+        new_weight[:, :latent] = old_weight[:, :latent]
+        if old.condition_mask and config.condition_mask:
+            new_weight[:, latent] = old_weight[:, latent]
+        if config.concat_padding_mask:  # [latent, (mask), padding, view, (trajectory)]
+            new_weight[:, latent + int(config.condition_mask)] = old_weight[
+                :, latent + int(old.condition_mask)
+            ]
+        state["patch_embed.weight"] = new_weight.reshape(config.model_channels, -1)
+        model.load_state_dict(state)
+        return model.to(base.patch_embed.weight.dtype)
 
     # ------------------------------------------------------------------------------------------
     # forward pieces
