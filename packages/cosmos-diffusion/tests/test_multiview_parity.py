@@ -256,11 +256,14 @@ def test_bad_inputs_raise_named_errors(mv_net, tensors):
         net(x[:, :, :5], *args[1:], **kwargs)
     with pytest.raises(ShapeError, match="one caption per view"):
         net(x, args[1], args[2][:, :23], *args[3:], **kwargs)
-    # [B, 64, 3] is the same trajectory, flattened point-major
+    # [B, 64, 3] is the same trajectory, flattened point-major; no frame_repeat = zeros (the bias stays)
     with torch.no_grad():
         flat = net(*args, **kwargs)
         points = net(*args, **{**kwargs, "trajectory": kwargs["trajectory"].reshape(-1, 64, 3)})
+        absent = net(*args, **{**kwargs, "frame_repeat": None})
+        zeros = net(*args, **{**kwargs, "frame_repeat": torch.zeros_like(kwargs["frame_repeat"])})
     assert torch.equal(flat, points)
+    assert torch.equal(absent, zeros)
     t2w = mv_net("multiview_t2w_tiny")
     t2w_args, t2w_kwargs = _net_args(tensors("multiview_t2w_tiny.net.safetensors"))
     with pytest.raises(ShapeError, match="no trajectory"):
