@@ -159,7 +159,7 @@ def test_documented_commands_parse():
     parser = build_parser()
     for command in commands:
         args = parser.parse_args(shlex.split(command)[1:])
-        assert args.command in ("text2world", "video2world", "convert", "rollout")
+        assert args.command in ("text2world", "video2world", "convert", "rollout", "multiview")
 
 
 def test_rollout_command_on_the_nano_model(tmp_path, capsys):

@@ -10,6 +10,9 @@ Public API:
   conditioning and classifier-free guidance.
 * :class:`DiffusionDecoderDiT`, :class:`DiffusionDecoderConfig`, :func:`decoder_token_chunks`,
   :func:`blend_decoded_chunks`: the AR diffusion decoder (DV tokens -> CV latent), :mod:`cosmos.diffusion.decoder`.
+* :class:`MultiViewDiT`, :class:`MultiViewDiTConfig`, :data:`MULTIVIEW_PRESETS`: the multi-view (surround-camera)
+  driving DiT, :mod:`cosmos.diffusion.multiview` (``shared/spec/multiview.md``); :class:`MultiViewWFM` and
+  :func:`write_multiview_grid` (:mod:`cosmos.diffusion.multiview_wfm`): multi-view sampling and the grid mp4.
 * :class:`DiffusionWFM`: tokenizer + DiT + optional text encoder, ``sample()`` for Text2World/Video2World.
 * :mod:`cosmos.diffusion.train` (``train``, ``TrainConfig``), :mod:`cosmos.diffusion.text` (``T5TextEncoder``),
   :mod:`cosmos.diffusion.camera` (``plucker_rays``, ``reference_plucker_rays``, ``camera_trajectory``), :mod:`cosmos.diffusion.cli` (``cosmos-diffusion``).
@@ -19,6 +22,8 @@ from .decoder import DiffusionDecoderConfig, DiffusionDecoderDiT, blend_decoded_
 from .denoiser import Conditioning, denoise, guided_denoiser
 from .dit import PRESETS, DiT, DiTConfig
 from .edm import SIGMA_DATA, UncertaintyWeight, edm_loss, edm_scalings, sample_training_sigma
+from .multiview import MULTIVIEW_PRESETS, MultiViewDiT, MultiViewDiTConfig
+from .multiview_wfm import MultiViewWFM, write_multiview_grid
 from .samplers import karras_sigmas, sample_euler, sample_heun, sample_res2ab
 from .wfm import DEFAULT_NEGATIVE_PROMPT, DiffusionWFM
 
@@ -27,6 +32,10 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_NEGATIVE_PROMPT",
     "DiffusionWFM",
+    "MULTIVIEW_PRESETS",
+    "MultiViewDiT",
+    "MultiViewDiTConfig",
+    "MultiViewWFM",
     "PRESETS",
     "SIGMA_DATA",
     "Conditioning",
@@ -46,4 +55,5 @@ __all__ = [
     "sample_heun",
     "sample_res2ab",
     "sample_training_sigma",
+    "write_multiview_grid",
 ]

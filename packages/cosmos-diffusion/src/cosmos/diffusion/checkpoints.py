@@ -27,7 +27,8 @@ class OfficialDiTAdapter(StateDictAdapter):
     Drops ``net.pos_embedder.seq`` (a constant ``arange(128)``), TransformerEngine ``*_extra_state`` and
     the parameter-free conditioner; keeps ``logvar.*`` (the training-only uncertainty head). Also maps the
     post-trained action layers (predict1 ``net.action_embedder_B_D`` / ``_B_3D``, spec §11.2) and the
-    diffusion decoder's token table (``net.token_embedder``, ``diffusion_decoder.md`` §1).
+    diffusion decoder's token table (``net.token_embedder``, ``diffusion_decoder.md`` §1) and the multi-view
+    tables (``net.view_embeddings``, ``net.repeat_frame_embedding``, ``net.traj_embeddings``, ``multiview.md`` §3).
     """
 
     drop = (r"^net\.pos_embedder\.seq$", r"_extra_state$", r"^conditioner\.")
@@ -53,6 +54,9 @@ class OfficialDiTAdapter(StateDictAdapter):
         (r"^net\.action_embedder_B_D\.", "action_embed.to_emb."),
         (r"^net\.action_embedder_B_3D\.", "action_embed.to_adaln_lora."),
         (r"^net\.token_embedder\.", "token_embed."),
+        (r"^net\.view_embeddings\.", "view_embed."),
+        (r"^net\.repeat_frame_embedding\.", "frame_repeat_embed."),
+        (r"^net\.traj_embeddings\.", "trajectory_embed."),
         (r"^logvar\.0\.", "logvar."),
         (r"^logvar\.1\.", "logvar.linear."),
     )
@@ -106,6 +110,9 @@ def _official_names(state_dict: dict[str, Tensor]) -> dict[str, str]:
         key = re.sub(r"^action_embed\.to_emb\.(fc[12])\.", r"net.action_embedder_B_D.\1.", key)
         key = re.sub(r"^action_embed\.to_adaln_lora\.(fc[12])\.", r"net.action_embedder_B_3D.\1.", key)
         key = re.sub(r"^token_embed\.", "net.token_embedder.", key)
+        key = re.sub(r"^view_embed\.", "net.view_embeddings.", key)
+        key = re.sub(r"^frame_repeat_embed\.", "net.repeat_frame_embedding.", key)
+        key = re.sub(r"^trajectory_embed\.", "net.traj_embeddings.", key)
         key = re.sub(r"^logvar\.linear\.", "logvar.1.", key)
         key = re.sub(r"^logvar\.(freqs|phases)$", r"logvar.0.\1", key)
         names[key] = ours

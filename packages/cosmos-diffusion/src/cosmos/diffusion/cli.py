@@ -1,4 +1,4 @@
-"""``cosmos-diffusion`` command line: ``text2world``, ``video2world`` and ``convert``.
+"""``cosmos-diffusion`` command line: ``text2world``, ``video2world``, ``multiview``, ``rollout`` and ``convert``.
 
 Examples::
 
@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 
 from cosmos.core.rollout_cli import add_rollout_arguments, run_rollout
+
+from .multiview_cli import add_multiview_parser, run_multiview
 
 
 def _dtype(name: str) -> torch.dtype:
@@ -171,7 +173,9 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     elif wfm.action_dim:  # action-conditioned models read no text: an all-zero embedding, no file needed
         kwargs = {"text_embeddings": torch.zeros(1, 1, wfm.net.config.crossattn_channels)}
     else:
-        raise ValueError("pass --prompt or --text-embeddings (only action-conditioned models run without text)")
+        raise ValueError(
+            "pass --prompt or --text-embeddings (only action-conditioned models run without text)"
+        )
     if video2world:
         kwargs["video"] = _read_input(args.input).to(args.device)
         kwargs["num_input_frames"] = args.num_input_frames
@@ -230,6 +234,7 @@ def _camera_rays(args: argparse.Namespace, wfm) -> torch.Tensor:
 def _convert(args: argparse.Namespace) -> int:
     from .decoder import DECODER_PRESETS, DiffusionDecoderDiT
     from .dit import DiT
+    from .multiview import MULTIVIEW_PRESETS, MultiViewDiT
 
     config = args.config
     if config is not None and Path(config).is_file():
@@ -240,6 +245,10 @@ def _convert(args: argparse.Namespace) -> int:
         else bool((config or {}).get("is_diffusion_decoder"))
     )
     model_class = DiffusionDecoderDiT if decoder else DiT
+    if (isinstance(config, str) and config in MULTIVIEW_PRESETS) or (
+        isinstance(config, dict) and ({"n_cameras", "n_views"} & set(config))
+    ):
+        model_class = MultiViewDiT
     net = model_class.from_pretrained(
         args.source, config=config, dtype=_dtype(args.dtype) if args.dtype else None
     )
@@ -293,14 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
         "orbit_right static) or a DL3DV-style camera.json",
     )
     rollout = commands.add_parser(
-        "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"
+        "rollout",
+        help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)",
     )
     rollout.add_argument("--model", required=True, help="DiffusionWFM name or folder (e.g. nano-v2w-action)")
     rollout.add_argument("--tokenizer", help="tokenizer name/folder (default: the one the model names)")
-    rollout.add_argument("--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)")
+    rollout.add_argument(
+        "--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)"
+    )
     rollout.add_argument("--sampler", default="res2ab", choices=["res2ab", "euler", "heun"])
     rollout.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_rollout_arguments(rollout)
+    add_multiview_parser(commands)
     convert = commands.add_parser("convert", help="NVIDIA model.pt / diffusers transformer -> our layout")
     convert.add_argument("source", help="folder with model.pt (official keys) or a diffusers transformer/")
     convert.add_argument("destination", help="output folder (config.json + model.safetensors)")
@@ -321,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             return _convert(args)
         if args.command == "rollout":
             return _rollout(args)
+        if args.command == "multiview":
+            return run_multiview(args)
         return _generate(args, video2world=args.command == "video2world")
     except (CosmosError, ValueError) as error:
         print(f"cosmos-diffusion: error: {error}", file=sys.stderr)

@@ -45,6 +45,13 @@ class Conditioning:
         action: action-control ``[B, action_frames, action_dim]``.
         latent_condition: diffusion decoder: DV token ids ``[B, 1, T, h, w]`` (int), see
             :class:`cosmos.diffusion.DiffusionDecoderDiT`; the unconditional branch uses all-zero ids.
+        frame_repeat: multi-view ``[B, V]`` **network** value of the frame-repeat input (the raw batch value
+            divided by 10; the pipeline's ``(0, .., 0, 10, 10)`` gives ``(0, .., 0, 1, 1)``), see
+            :class:`cosmos.diffusion.MultiViewDiT`; None = zeros. Both CFG branches use the same value.
+        trajectory: multi-view trajectory variant ``[B, 192]`` (64 ego positions x (x, y, z), point-major).
+
+    With a multi-view network (``net.num_views = V > 1``) the latent holds the V views on its time axis and
+    ``num_condition_frames`` is ``K`` **per view**: each view is conditioned on its own first ``K`` frames.
     """
 
     crossattn_emb: Tensor
@@ -59,6 +66,8 @@ class Conditioning:
     camera: Tensor | None = None
     action: Tensor | None = None
     latent_condition: Tensor | None = None
+    frame_repeat: Tensor | None = None
+    trajectory: Tensor | None = None
 
     def replace(self, **changes) -> Conditioning:
         """A copy with ``changes`` applied."""
@@ -69,14 +78,30 @@ class Conditioning:
         return self.condition_latent is not None
 
 
-def condition_indicator(num_condition_frames: Tensor, frames: int) -> Tensor:
-    """Latent-frame indicator ``m [B, 1, T, 1, 1]`` float32: 1 on frames ``t < K_b`` (spec §9)."""
-    t = torch.arange(frames, device=num_condition_frames.device)
+def condition_indicator(num_condition_frames: Tensor, frames: int, num_views: int = 1) -> Tensor:
+    """Latent-frame indicator ``m [B, 1, T, 1, 1]`` float32: 1 on frames ``t < K_b`` (spec §9).
+
+    ``num_views = V > 1`` (``multiview.md`` §5): the time axis holds V views of ``T / V`` frames, view-major,
+    and ``m`` is 1 on the first ``K_b`` frames **of every view** (V = 3, T/V = 3, K = 2: ``110 110 110``).
+
+    Raises:
+        ShapeError: ``T`` not divisible by ``V``, or a ``K`` outside ``[0, T / V]``.
+    """
+    if frames % num_views:
+        raise ShapeError(f"{frames} latent frames do not split into {num_views} views")
+    per_view = frames // num_views
+    counts = num_condition_frames.reshape(-1)
+    checked = counts.numel() and not torch.compiler.is_compiling()  # value check in eager mode only
+    if checked and (int(counts.min()) < 0 or int(counts.max()) > per_view):
+        raise ShapeError(
+            f"num_condition_frames must lie in [0, {per_view}] (latent frames per view), got {counts.tolist()}"
+        )
+    t = torch.arange(frames, device=num_condition_frames.device) % per_view
     return (t[None, :] < num_condition_frames.reshape(-1, 1)).float()[:, None, :, None, None]
 
 
 def video2world_input(
-    x: Tensor, sigma: Tensor, cond: Conditioning, sigma_data: float = SIGMA_DATA
+    x: Tensor, sigma: Tensor, cond: Conditioning, sigma_data: float = SIGMA_DATA, num_views: int = 1
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Insert the noise-augmented conditioning frames into the state (spec §9).
 
@@ -84,6 +109,7 @@ def video2world_input(
     network's own ``c_in(sigma)`` the conditioning frames arrive as ``c_in(sigma_aug) a``. Where
     ``sigma_aug >= sigma`` the indicator is dropped (the frames are not inserted or replaced) but the
     mask channel keeps saying "conditioned", as in the reference.
+    ``num_views``: the multi-view layout (``net.num_views``); the first K frames of every view condition.
 
     Returns:
         ``(x_net [B, C, T, H, W], indicator m [B, 1, T, 1, 1], mask channel [B, 1, T, H, W])``.
@@ -94,10 +120,10 @@ def video2world_input(
     gt = cond.condition_latent.to(x.dtype)
     if gt.shape != x.shape:
         raise ShapeError(f"condition_latent {tuple(gt.shape)} must match the state {tuple(x.shape)}")
-    mask_channel = condition_indicator(cond.num_condition_frames.to(x.device), frames).to(x.dtype)
+    mask_channel = condition_indicator(cond.num_condition_frames.to(x.device), frames, num_views).to(x.dtype)
     mask_channel = mask_channel.expand(batch, 1, frames, height, width)
     sigma_aug = torch.as_tensor(cond.augment_sigma, dtype=sigma.dtype, device=sigma.device).expand_as(sigma)
-    indicator = condition_indicator(cond.num_condition_frames.to(x.device), frames).to(x.dtype)
+    indicator = condition_indicator(cond.num_condition_frames.to(x.device), frames, num_views).to(x.dtype)
     indicator = indicator * expand_like((sigma_aug < sigma).to(x.dtype), indicator)
     noise = cond.augment_noise if cond.augment_noise is not None else torch.zeros_like(gt)
     augmented = gt + noise.to(x.dtype) * expand_like(sigma_aug, gt)
@@ -135,14 +161,15 @@ def denoise(
     indicator = None
     extra = {}  # conditioning the network takes as keywords (only what is given)
     if cond.is_video2world:
-        x_net, indicator, mask_channel = video2world_input(x, sigma, cond, sigma_data)
+        views = getattr(getattr(net, "module", net), "num_views", 1)  # through DDP / FSDP wrappers
+        x_net, indicator, mask_channel = video2world_input(x, sigma, cond, sigma_data, num_views=views)
         if cond.zero_condition_region:
             x_net = (1 - indicator) * x  # condition region of the input is 0
         if cond.zero_condition_mask or cond.zero_condition_region:
             mask_channel = torch.zeros_like(mask_channel)
         x = x_net
         extra["condition_video_input_mask"] = mask_channel
-    for name in ("camera", "action", "latent_condition"):
+    for name in ("camera", "action", "latent_condition", "frame_repeat", "trajectory"):
         if getattr(cond, name) is not None:
             extra[name] = getattr(cond, name)
     if return_logvar:
@@ -171,6 +198,8 @@ def _concat_conditionings(a: Conditioning, b: Conditioning) -> Conditioning:
         "camera",
         "action",
         "latent_condition",
+        "frame_repeat",
+        "trajectory",
     )
 
     def cat(name, u, v):

@@ -130,6 +130,8 @@ class DiTConfig:
         target = str(kw.get("_target_", ""))
         if kw.get("is_diffusion_decoder") or "DiffusionDecoder" in target:
             raise ValueError("these are diffusion-decoder kwargs: load them with DiffusionDecoderDiT")
+        if "n_cameras" in kw or "n_views" in kw or "Multi" in target:
+            raise ValueError("these are multi-view kwargs: load them with MultiViewDiT")
         video = "VideoExtend" in target or "video_conditioned" in target
         action = "ActionConditional" in target
         in_channels = int(kw.get("in_channels", 17 if video else 16))
@@ -308,12 +310,23 @@ class Attention(nn.Module):
         self.out = nn.Linear(dim, dim, bias=False)
 
     def forward(
-        self, x: Tensor, context: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None
+        self,
+        x: Tensor,
+        context: Tensor | None = None,
+        rope: tuple[Tensor, Tensor] | None = None,
+        num_views: int = 1,
     ) -> Tensor:
         """``x [B, L, D]``, ``context [B, S, C]`` (None = self-attention), ``rope = (cos, sin) [L, hd]`` -> ``[B, L, D]``.
 
         No attention mask: zero-padded text tokens keep their softmax mass, as in the reference (spec §4.2.6).
+        ``num_views > 1`` (cross-attention of the multi-view DiT, ``multiview.md`` §2.7): the tokens and the
+        context are split into ``num_views`` equal, view-major parts and part ``v`` of ``x`` attends only to
+        part ``v`` of the context (the view is folded into the batch).
         """
+        if num_views > 1 and context is not None:
+            x = rearrange(x, "b (v l) d -> (b v) l d", v=num_views)
+            context = rearrange(context, "b (v s) c -> (b v) s c", v=num_views)
+            return rearrange(self(x, context, rope), "(b v) l d -> b (v l) d", v=num_views)
         context = x if context is None else context
         # [B, L, D] -> [B, heads, L, hd]
         query = rearrange(self.query(x), "b l (n d) -> b n l d", n=self.num_heads)
@@ -372,15 +385,17 @@ class DiTBlock(nn.Module):
         context: Tensor,
         rope: tuple[Tensor, Tensor],
         pos_emb: Tensor | None,
+        num_views: int = 1,
     ) -> Tensor:
         """``h [B, L, D]``, ``emb [B, D]``, ``adaln_lora [B, 3D]``, ``context [B, S, C]``, ``pos_emb [L, D]`` -> ``[B, L, D]``.
 
         ``pos_emb = None``: no per-block absolute embedding (the action model and the diffusion decoder).
+        ``num_views``: the multi-view DiT's view-split cross-attention (:meth:`Attention.forward`).
         """
         if pos_emb is not None:
             h = h + pos_emb
         h = self.self_attn(h, emb, adaln_lora, rope=rope)
-        h = self.cross_attn(h, emb, adaln_lora, context=context)
+        h = self.cross_attn(h, emb, adaln_lora, context=context, num_views=num_views)
         return self.mlp(h, emb, adaln_lora)
 
 
@@ -439,12 +454,21 @@ class DiT(PretrainedMixin, nn.Module):
         self.patch_embed = nn.Linear(config.in_channels * math.prod(config.patch_size), dim, bias=False)
         self.time_embed = TimestepEmbedding(dim)
         self.time_norm = RMSNorm(dim)
-        self.pos_embed = LearnablePosEmbed(config.max_grid, dim) if config.extra_pos_embed else None
+        self.pos_embed = self.build_pos_embed(config)
         self.blocks = nn.ModuleList(DiTBlock(config) for _ in range(config.num_blocks))
         self.final_layer = FinalLayer(config)
         self.action_embed = action_embedding(config)
         self.logvar = UncertaintyWeight(128)
         self._init_weights()
+
+    @property
+    def num_views(self) -> int:
+        """Camera views laid out along the latent time axis (1; :class:`cosmos.diffusion.MultiViewDiT`: V)."""
+        return 1
+
+    def build_pos_embed(self, config: DiTConfig) -> nn.Module | None:
+        """The per-block absolute position embedding, ``module(grid) -> [T'H'W', D]`` (spec §5.3), or None."""
+        return LearnablePosEmbed(config.max_grid, config.model_channels) if config.extra_pos_embed else None
 
     def _init_weights(self) -> None:
         """Spec §3.1: Xavier-uniform Linear weights, N(0, 0.02) timestep MLP, zero last AdaLN layers."""
@@ -794,10 +818,10 @@ class DiT(PretrainedMixin, nn.Module):
         h = h.reshape(batch, -1, self.config.model_channels)  # [B, L, D], t-major
         _, emb, adaln_lora = self.time_conditioning(timesteps, action)
         rope = self.rope(grid, fps, x_in.device)
-        pos_emb = self.pos_embed(grid) if self.pos_embed is not None else None
+        pos_emb = self.pos_embed(grid).to(dtype) if self.pos_embed is not None else None
         context = crossattn_emb.to(dtype)
         for block in self.blocks:
-            h = block(h, emb, adaln_lora, context, rope, pos_emb)
+            h = block(h, emb, adaln_lora, context, rope, pos_emb, num_views=self.num_views)
         out = self.final_layer(h, emb, adaln_lora)  # [B, L, p_h p_w p_t C]
         out = self.unpatchify(out, grid).to(x_in.dtype)
         return (out, self.logvar(timesteps)) if return_logvar else out
