@@ -4,12 +4,8 @@ local folder (transformers backend) and a stand-in OpenAI-compatible server on 1
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
-import json
-import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import torch
@@ -21,6 +17,7 @@ from cosmos.core.prompt_upsampler import (
     looks_like_caption,
     upsampler_image,
 )
+from cosmos.core.testing import openai_standin_server, tiny_causal_lm
 
 CAPTION = (
     "A robotic arm with a silver gripper picks up a red cube from a wooden table and places it on top of a "
@@ -168,55 +165,9 @@ def test_upsampler_image_caps_the_longest_side():
 
 
 # --------------------------------------------------------------------------- a tiny local causal LM
-def _save_tiny_llama(folder, *, zero_norm: bool) -> None:
-    """A 1-layer random Llama (hidden 16) and a word-level tokenizer with a chat template, saved in ``folder``."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    words = [
-        "the",
-        "<unk>",
-        "<pad>",
-        "</s>",
-        "robot",
-        "arm",
-        "red",
-        "cube",
-        "table",
-        "light",
-        "Upsample",
-        "a",
-    ]
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
-    )
-    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
-    tokenizer.save_pretrained(folder)
-    config = LlamaConfig(
-        vocab_size=len(words),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        pad_token_id=2,
-        eos_token_id=3,
-        bos_token_id=3,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    if zero_norm:
-        with torch.no_grad():
-            model.model.norm.weight.zero_()  # all logits equal -> greedy repeats token 0 ("the") forever
-    model.save_pretrained(folder)
-
-
 def test_tiny_random_causal_lm_from_a_local_folder(tmp_path):
     pytest.importorskip("transformers")
-    _save_tiny_llama(tmp_path, zero_norm=False)
+    tiny_causal_lm(tmp_path)
     upsampler = PromptUpsampler.from_pretrained(tmp_path, dtype="float32", max_new_tokens=12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PromptUpsamplerWarning)  # random output may or may not pass the rule
@@ -228,7 +179,7 @@ def test_tiny_random_causal_lm_from_a_local_folder(tmp_path):
 
 def test_tiny_causal_lm_stuck_in_a_loop_falls_back(tmp_path):
     pytest.importorskip("transformers")
-    _save_tiny_llama(tmp_path, zero_norm=True)
+    tiny_causal_lm(tmp_path, loop=True)
     upsampler = PromptUpsampler.from_pretrained(str(tmp_path), dtype="float32", max_new_tokens=16)
     raw = upsampler.generator.generate(upsampler.template.messages("a robot arm"), max_new_tokens=16)
     assert raw.split() == ["the"] * 16  # greedy, only the new tokens
@@ -243,55 +194,10 @@ def test_missing_model_folder_fails_when_built(tmp_path):
 
 
 # --------------------------------------------------------------------------- a stand-in OpenAI-compatible server
-@contextlib.contextmanager
-def standin_server(answers):
-    """An OpenAI-compatible server on 127.0.0.1 that answers ``/v1/chat/completions`` with the next item of
-    ``answers`` (a content string, ``None`` for a 500 error, or a dict sent as the whole JSON body) and lists one
-    model at ``/v1/models``. Yields ``(base_url, requests)``; stops when the block ends."""
-    requests = []
-    answers = list(answers)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, status, payload):
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            requests.append((self.path, None))
-            self._send(200, {"object": "list", "data": [{"id": "cosmos-upsampler", "object": "model"}]})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append((self.path, body))
-            answer = answers.pop(0) if answers else ""
-            if answer is None:
-                self._send(500, {"error": "boom"})
-            elif isinstance(answer, dict):
-                self._send(200, answer)
-            else:
-                self._send(200, {"choices": [{"message": {"role": "assistant", "content": answer}}]})
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    server.timeout = 5
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_endpoint_backend_against_a_standin_server():
-    with standin_server([f"Caption: {CAPTION}", "", None, {"choices": []}, "@@@ ### 42"]) as (base, requests):
+def test_endpoint_backend_against_a_openai_standin_server():
+    with openai_standin_server(
+        [f"Caption: {CAPTION}", "", None, {"choices": []}, "@@@ ### 42"], model_id="cosmos-upsampler"
+    ) as (base, requests):
         upsampler = PromptUpsampler.from_spec(base, timeout=5)  # no "#model": the server's first model
         assert upsampler.generator.model_id == "cosmos-upsampler"
         assert upsampler.upsample_batch(["stack cubes"]) == [CAPTION]
@@ -312,7 +218,7 @@ def test_endpoint_backend_against_a_standin_server():
 def test_endpoint_sends_the_frame_as_a_data_url():
     from PIL import Image
 
-    with standin_server([CAPTION]) as (base, requests):
+    with openai_standin_server([CAPTION]) as (base, requests):
         upsampler = PromptUpsampler.from_spec(f"{base}#pixtral", template="video2world", timeout=5)
         video = torch.zeros(1, 3, 2, 4, 6)
         assert upsampler.upsample_batch(["ignored"], video=video) == [CAPTION]
