@@ -320,25 +320,39 @@ class PromptUpsampler:
             model_id: the served model's name; ``None``: the first one the server lists at ``/models``.
 
         Raises:
-            OSError: ``model_id`` is None and the server cannot be reached.
-            ConfigError: the server lists no model.
+            ConfigError: ``model_id`` is None and the server cannot be reached or lists no model. (With a
+                ``model_id`` the server is first contacted when upsampling, where failures fall back.)
         """
         generator = OpenAICompatibleGenerator(base_url, model_id or "", api_key=api_key, timeout=timeout)
         if not model_id:
-            served = generator.served_models()
+            try:
+                served = generator.served_models()
+            except (OSError, ValueError) as error:
+                raise ConfigError(
+                    f"cannot list the models served at {base_url} ({error}); name one: {base_url}#MODEL"
+                ) from error
             if not served:
                 raise ConfigError(f"the server at {base_url} serves no model")
             generator.model_id = served[0]
         return cls(generator, template=template, **kwargs)
 
     @classmethod
-    def from_spec(cls, spec: str, *, template: str = "text2world", **kwargs: Any) -> PromptUpsampler:
+    def from_spec(
+        cls,
+        spec: str,
+        *,
+        template: str = "text2world",
+        device: str = "cpu",
+        dtype: str = "bfloat16",
+        **kwargs: Any,
+    ) -> PromptUpsampler:
         """What the CLIs' ``--upsample-prompt`` takes: ``http(s)://host:port/v1[#model]`` (a server) or a model
-        folder / Hub id (transformers). ``kwargs`` go to :meth:`from_endpoint` / :meth:`from_pretrained`."""
+        folder / Hub id (transformers, on ``device`` in ``dtype``). ``kwargs`` go to :meth:`from_endpoint` /
+        :meth:`from_pretrained`."""
         if spec.startswith(("http://", "https://")):
             base_url, _, model_id = spec.partition("#")
             return cls.from_endpoint(base_url, model_id or None, template=template, **kwargs)
-        return cls.from_pretrained(spec, template=template, **kwargs)
+        return cls.from_pretrained(spec, template=template, device=device, dtype=dtype, **kwargs)
 
     def upsample(self, prompt: str, *, image: Any = None) -> UpsampledPrompt:
         """Upsample one prompt; never raises for a model failure (falls back to ``prompt`` with a warning).

@@ -49,6 +49,17 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--t5", default="google-t5/t5-11b", help="T5 encoder (needs the [t5] extra) for --prompt"
     )
+    parser.add_argument(
+        "--upsample-prompt",
+        metavar="MODEL_OR_URL",
+        help="upsample --prompt first (docs/diffusion.md): a model folder / Hub id (transformers, the [llm] extra) or "
+        "an OpenAI-compatible server 'http://host:8000/v1[#model]'; a failing upsampler falls back to the prompt",
+    )
+    parser.add_argument(
+        "--upsample-template",
+        choices=["text2world", "video2world"],
+        help="official upsampler template (default: the command's; video2world shows the model the last input frame)",
+    )
     parser.add_argument("--num-frames", type=int, default=121)
     parser.add_argument("--height", type=int, default=704)
     parser.add_argument("--width", type=int, default=1280)
@@ -171,7 +182,9 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     elif wfm.action_dim:  # action-conditioned models read no text: an all-zero embedding, no file needed
         kwargs = {"text_embeddings": torch.zeros(1, 1, wfm.net.config.crossattn_channels)}
     else:
-        raise ValueError("pass --prompt or --text-embeddings (only action-conditioned models run without text)")
+        raise ValueError(
+            "pass --prompt or --text-embeddings (only action-conditioned models run without text)"
+        )
     if video2world:
         kwargs["video"] = _read_input(args.input).to(args.device)
         kwargs["num_input_frames"] = args.num_input_frames
@@ -179,6 +192,7 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
             kwargs["action"] = _read_actions(args.actions)
         if args.camera:
             kwargs["camera"] = _camera_rays(args, wfm)
+    upsampler = _prompt_upsampler(args, video2world)
     video = wfm.sample(
         **kwargs,
         num_frames=args.num_frames,
@@ -191,7 +205,10 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         guardrail=None if args.no_guardrail else "auto",
+        upsample_prompt=upsampler,
     )
+    for result in upsampler.last_results if upsampler is not None else ():
+        print(f"prompt ({result.status}): {result.prompt}")
     started = time.perf_counter()
     written = _write_outputs(video, args.output, args.fps)
     timings = {"load": load_seconds, **wfm.timings, "write": time.perf_counter() - started}
@@ -199,6 +216,20 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _prompt_upsampler(args: argparse.Namespace, video2world: bool):
+    """``--upsample-prompt`` -> a :class:`cosmos.core.PromptUpsampler` (None without the flag)."""
+    if not args.upsample_prompt:
+        return None
+    if not args.prompt:
+        raise ValueError("--upsample-prompt needs --prompt (text embeddings cannot be upsampled)")
+    from cosmos.core import PromptUpsampler
+
+    template = args.upsample_template or ("video2world" if video2world else "text2world")
+    return PromptUpsampler.from_spec(
+        args.upsample_prompt, template=template, device=args.device, dtype=args.dtype
+    )
 
 
 def _camera_rays(args: argparse.Namespace, wfm) -> torch.Tensor:
@@ -293,11 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
         "orbit_right static) or a DL3DV-style camera.json",
     )
     rollout = commands.add_parser(
-        "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"
+        "rollout",
+        help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)",
     )
     rollout.add_argument("--model", required=True, help="DiffusionWFM name or folder (e.g. nano-v2w-action)")
     rollout.add_argument("--tokenizer", help="tokenizer name/folder (default: the one the model names)")
-    rollout.add_argument("--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)")
+    rollout.add_argument(
+        "--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)"
+    )
     rollout.add_argument("--sampler", default="res2ab", choices=["res2ab", "euler", "heun"])
     rollout.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_rollout_arguments(rollout)
