@@ -17,7 +17,7 @@ from cosmos.core.prompt_upsampler import (
     looks_like_caption,
     upsampler_image,
 )
-from cosmos.core.testing import openai_standin_server, tiny_causal_lm
+from cosmos.core.testing import openai_standin_server, tiny_causal_lm, tiny_vision_lm
 
 CAPTION = (
     "A robotic arm with a silver gripper picks up a red cube from a wooden table and places it on top of a "
@@ -185,6 +185,25 @@ def test_tiny_causal_lm_stuck_in_a_loop_falls_back(tmp_path):
     assert raw.split() == ["the"] * 16  # greedy, only the new tokens
     with pytest.warns(PromptUpsamplerWarning, match="not a caption"):
         assert upsampler.upsample_batch(["a robot arm"]) == ["a robot arm"]
+
+
+def test_tiny_vision_lm_reads_the_last_frame(tmp_path):
+    """The video2world route (processor + image-text-to-text model, as for Pixtral) on a tiny random LLaVA."""
+    pytest.importorskip("transformers")
+    tiny_vision_lm(tmp_path)
+    upsampler = PromptUpsampler.from_pretrained(
+        tmp_path, template="video2world", dtype="float32", max_new_tokens=8
+    )
+    video = torch.rand(1, 3, 2, 24, 40) * 2 - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PromptUpsamplerWarning)  # random output may or may not pass the rule
+        (prompt,) = upsampler.upsample_batch(["a robot"], video=video)
+    assert isinstance(prompt, str) and prompt
+    assert (upsampler.last_results[0].status == "fallback") == (prompt == "a robot")
+    raw = upsampler.generator.generate(
+        upsampler.template.messages("a robot", upsampler_image(video[0, :, -1])), max_new_tokens=8
+    )
+    assert isinstance(raw, str) and "<image>" not in raw
 
 
 def test_missing_model_folder_fails_when_built(tmp_path):

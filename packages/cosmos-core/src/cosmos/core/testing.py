@@ -31,6 +31,7 @@ __all__ = [
     "load_fixture_json",
     "tiny_t5_encoder",
     "tiny_causal_lm",
+    "tiny_vision_lm",
     "openai_standin_server",
     "PackingTokenizer",
     "DriftWorldModel",
@@ -191,6 +192,73 @@ def tiny_causal_lm(folder: str | os.PathLike, *, loop: bool = False, seed: int =
         with torch.no_grad():
             model.model.norm.weight.zero_()  # hidden state 0 -> all logits 0 -> argmax is token 0
     model.save_pretrained(folder)
+
+
+def tiny_vision_lm(folder: str | os.PathLike, *, seed: int = 0) -> None:
+    """Save a random tiny LLaVA (CLIP vision tower on 16x16 images, 8x8 patches, and a 1-layer Llama) with its
+    processor (word-level tokenizer, ``<image>`` token, a chat template with image parts) into ``folder``: the
+    image-text-to-text route of :class:`cosmos.core.llm.TransformersGenerator` offline. (Pixtral's own processor
+    needs torchvision.) Needs transformers."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    words = [*TINY_LM_WORDS, "<image>"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.add_special_tokens(["<image>"])  # expanded to one token per patch, written without spaces
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
+    )
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16}),
+        tokenizer=tokenizer,
+        patch_size=8,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,  # CLIP's class token, dropped by the "default" strategy
+    )
+    processor.chat_template = (
+        "{% for m in messages %}{% for c in m['content'] %}"
+        "{% if c['type'] == 'image' %}<image> {% else %}{{ c['text'] }} {% endif %}{% endfor %}{% endfor %}"
+    )
+    processor.save_pretrained(folder)
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=16,
+        patch_size=8,
+    )
+    text = LlamaConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=2,
+        eos_token_id=3,
+        bos_token_id=3,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=words.index("<image>"),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    torch.manual_seed(seed)
+    LlavaForConditionalGeneration(config).save_pretrained(folder)
 
 
 @contextlib.contextmanager
