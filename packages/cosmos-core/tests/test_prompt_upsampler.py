@@ -93,6 +93,8 @@ def test_clean_upsampled_text(raw, cleaned):
         ("#### ---- 12345 !!!! ???? %%%% a b", False),
         ("safe safe safe safe safe safe safe safe safe safe", False),
         ("<unk> <unk> <unk> <unk>", False),
+        ("Upsample light the Upsample light the Upsample light the Upsample light the", False),  # a 3-cycle
+        ("A dog runs, and the dog runs, and the dog runs fast.", True),
     ],
 )
 def test_looks_like_caption(text, ok):

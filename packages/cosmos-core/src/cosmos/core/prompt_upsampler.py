@@ -155,8 +155,9 @@ def looks_like_caption(text: str, *, min_words: int = 3, min_letter_fraction: fl
     """Whether ``text`` can stand in for a prompt: the fallback rule of :class:`PromptUpsampler`.
 
     A caption has at least ``min_words`` words of letters, at least ``min_letter_fraction`` of its non-space
-    characters are letters, and at least two and at least a quarter of its words are distinct (a model stuck in
-    a loop repeats a few tokens). Random or broken models fail one of these; real captions pass all three.
+    characters are letters, at least two of its words are distinct, and, from 8 words on, at least half of its word
+    trigrams are distinct (a model stuck in a loop repeats a short cycle of tokens, ``"a b c a b c ..."``). Random or
+    broken models fail one of these; real captions pass all four.
     """
     words = re.findall(r"[^\W\d_]+", text.lower())
     if len(words) < min_words:
@@ -164,7 +165,10 @@ def looks_like_caption(text: str, *, min_words: int = 3, min_letter_fraction: fl
     characters = [c for c in text if not c.isspace()]
     if sum(c.isalpha() for c in characters) < min_letter_fraction * len(characters):
         return False
-    return len(set(words)) >= max(2, 0.25 * len(words))
+    if len(set(words)) < 2:
+        return False
+    trigrams = list(zip(words, words[1:], words[2:]))
+    return len(words) < 8 or len(set(trigrams)) >= 0.5 * len(trigrams)
 
 
 def upsampler_image(frame: Tensor, max_size: int = 1024) -> Any:
