@@ -170,9 +170,7 @@ def test_rollout_command_on_the_nano_model(tmp_path, capsys):
     from cosmos.diffusion.cli import main
 
     pytest.importorskip("cosmos.tokenizer")
-    write_video(
-        tmp_path / "clip.mp4", np.full((3, 96, 80, 3), 120, np.uint8), fps=5
-    )  # resized + cropped to 64x64
+    write_video(tmp_path / "clip.mp4", np.full((3, 96, 80, 3), 120, np.uint8), fps=5)  # resized + cropped to 64x64
     np.save(tmp_path / "a.npy", np.zeros((30, 7), np.float32))
     out = tmp_path / "pred.mp4"
     argv = ["rollout", "--model", "nano-v2w-action", "--input", str(tmp_path / "clip.mp4"), "--actions",
@@ -251,16 +249,8 @@ def test_text2world_cli_upsample_prompt_from_a_standin_server(tiny_wfm_folder, t
     t5.encoder.save_pretrained(tmp_path / "t5")
     t5.tokenizer.save_pretrained(tmp_path / "t5")
     caption = "A red cube falls onto a wooden table and bounces twice in the morning light."
-    args = [
-        "text2world",
-        "--model",
-        str(tiny_wfm_folder()),
-        "--t5",
-        str(tmp_path / "t5"),
-        "--prompt",
-        "a cube",
-    ]
-    args += ["--output", str(tmp_path / "t2w.mp4"), "--no-guardrail", *SIZE]
+    args = ["text2world", "--model", str(tiny_wfm_folder()), "--t5", str(tmp_path / "t5"), "--prompt", "a cube"]
+    args += ["--output", str(tmp_path / "t2w.mp4"), "--no-guardrail", *SIZE]  # fmt: skip
     with openai_standin_server([f"Caption: {caption}"]) as (base, requests):
         assert main([*args, "--upsample-prompt", base]) == 0
     assert f"prompt (upsampled): {caption}" in capsys.readouterr().out

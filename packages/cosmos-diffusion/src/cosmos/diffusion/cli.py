@@ -182,9 +182,7 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     elif wfm.action_dim:  # action-conditioned models read no text: an all-zero embedding, no file needed
         kwargs = {"text_embeddings": torch.zeros(1, 1, wfm.net.config.crossattn_channels)}
     else:
-        raise ValueError(
-            "pass --prompt or --text-embeddings (only action-conditioned models run without text)"
-        )
+        raise ValueError("pass --prompt or --text-embeddings (only action-conditioned models run without text)")
     if video2world:
         kwargs["video"] = _read_input(args.input).to(args.device)
         kwargs["num_input_frames"] = args.num_input_frames
@@ -324,14 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         "orbit_right static) or a DL3DV-style camera.json",
     )
     rollout = commands.add_parser(
-        "rollout",
-        help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)",
+        "rollout", help="world-model roll-out: context + actions -> predicted video, past one clip (mp4 + PNG)"
     )
     rollout.add_argument("--model", required=True, help="DiffusionWFM name or folder (e.g. nano-v2w-action)")
     rollout.add_argument("--tokenizer", help="tokenizer name/folder (default: the one the model names)")
-    rollout.add_argument(
-        "--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)"
-    )
+    rollout.add_argument("--num-steps", type=int, default=None, help="sampler steps (default: the roll-out's 10)")
     rollout.add_argument("--sampler", default="res2ab", choices=["res2ab", "euler", "heun"])
     rollout.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_rollout_arguments(rollout)
