@@ -241,6 +241,7 @@ def test_convert_official_decoder(tmp_path, net_kwargs, tensors):
 
 
 def test_text2world_cli_upsample_prompt_from_a_standin_server(tiny_wfm_folder, tmp_path, capsys):
+    pytest.importorskip("transformers")
     pytest.importorskip("sentencepiece")
     from cosmos.core import PromptUpsamplerWarning
     from cosmos.core.testing import openai_standin_server, tiny_t5_encoder
