@@ -238,3 +238,26 @@ def test_convert_official_decoder(tmp_path, net_kwargs, tensors):
     with torch.no_grad():
         out = net(*[data[k] for k in keys], latent_condition=data["in.latent_condition"])
     torch.testing.assert_close(out, data["out.x"], rtol=1e-4, atol=2e-5)
+
+
+def test_text2world_cli_upsample_prompt_from_a_standin_server(tiny_wfm_folder, tmp_path, capsys):
+    pytest.importorskip("transformers")
+    pytest.importorskip("sentencepiece")
+    from cosmos.core import PromptUpsamplerWarning
+    from cosmos.core.testing import openai_standin_server, tiny_t5_encoder
+
+    t5 = tiny_t5_encoder(tmp_path)  # d_model 16 = the tiny DiT's crossattn_channels
+    t5.encoder.save_pretrained(tmp_path / "t5")
+    t5.tokenizer.save_pretrained(tmp_path / "t5")
+    caption = "A red cube falls onto a wooden table and bounces twice in the morning light."
+    args = ["text2world", "--model", str(tiny_wfm_folder()), "--t5", str(tmp_path / "t5"), "--prompt", "a cube"]
+    args += ["--output", str(tmp_path / "t2w.mp4"), "--no-guardrail", *SIZE]  # fmt: skip
+    with openai_standin_server([f"Caption: {caption}"]) as (base, requests):
+        assert main([*args, "--upsample-prompt", base]) == 0
+    assert f"prompt (upsampled): {caption}" in capsys.readouterr().out
+    assert requests[1][1]["messages"][0]["content"].endswith(": a cube")
+    assert main([*args, "--upsample-prompt", base]) == 2  # server gone, no model named: clear error up front
+    assert "#MODEL" in capsys.readouterr().err
+    with pytest.warns(PromptUpsamplerWarning, match="failed"):  # fails at generation: fallback, still a video
+        assert main([*args, "--upsample-prompt", f"{base}#m"]) == 0
+    assert "prompt (fallback): a cube" in capsys.readouterr().out

@@ -324,8 +324,10 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         padded[:, : action.shape[1]] = action
         return self.lm.embed_actions(padded)
 
-    def _text_context(self, batch: int, prompt, text_embeddings, guard) -> Tensor | None:
+    def _text_context(self, batch: int, prompt, text_embeddings, guard, upsampler=None, video=None) -> Tensor | None:
         config = self.lm.config
+        if upsampler is not None and prompt is None:
+            raise ValueError("upsample_prompt needs prompt= text, not text_embeddings or actions")
         if config.action_dim:
             if prompt is not None or text_embeddings is not None:
                 raise ShapeError("this model reads actions, not text: pass action= instead of prompt / text_embeddings")
@@ -343,6 +345,9 @@ class ARWFM(ChunkedWorldModel, nn.Module):
                 raise ShapeError("prompt= needs a text_encoder (T5-11B encoder); or pass text_embeddings=")
             prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
             guard_text(guard, prompts)  # the pre-guard, before any model runs
+            if upsampler is not None:  # upsample (video2world: the last frame), then check the result too
+                prompts = upsampler.upsample_batch(prompts, video=video)
+                guard_text(guard, prompts)
             encode = getattr(
                 self.text_encoder, "encode", self.text_encoder
             )  # T5TextEncoder-like or a callable
@@ -382,6 +387,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         progress: bool = True,
         guardrail: Any = "auto",
         decoder: Any = None,
+        upsample_prompt: Any = None,
     ) -> ARGeneration:
         """Predict the continuation of a video (spec §5.1).
 
@@ -402,6 +408,8 @@ class ARWFM(ChunkedWorldModel, nn.Module):
                 it), ``None`` (explicit, logged opt-out) or a guardrail object (:mod:`cosmos.core.safety`). Prompts
                 are checked before any model runs, the decoded video after (blocked -> ``GuardrailBlocked``).
             decoder: a token decoder for this call (default :attr:`decoder`, else the tokenizer's decoder).
+            upsample_prompt: a :class:`cosmos.core.PromptUpsampler` for ``prompt``: checked, upsampled, checked again;
+                a failing upsampler falls back to the prompt with a warning.
         Returns:
             :class:`ARGeneration` with the video ``[B, 3, num_frames, H, W]`` in [-1, 1] and the token grid.
         Raises:
@@ -429,7 +437,7 @@ class ARWFM(ChunkedWorldModel, nn.Module):
         guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
         if action is not None and not config.action_dim:
             raise ShapeError("action given, but this model takes no actions (action_dim 0)")
-        context = self._text_context(batch, prompt, text_embeddings, guard)
+        context = self._text_context(batch, prompt, text_embeddings, guard, upsample_prompt, video)
         if config.action_dim:
             context = self._action_context(batch, action, num_frames - 1)
         clip = self.prepare_video(video, num_input_frames, self.clip_frames)

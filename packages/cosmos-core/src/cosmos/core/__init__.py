@@ -2,8 +2,9 @@
 
 Tensor types and the tokenizer protocol (``Latent``, ``TokenGrid``, ``VideoTokenizer``), weights
 (``PretrainedMixin``, ``StateDictAdapter``, checkpoint readers), video I/O with PyAV, PSNR/SSIM,
-attention dispatch, device-independent seeding and the world-model contract (``WorldModel``,
-``WorldState``, ``Rollout``). See design.md sections 2 and 3.
+attention dispatch, device-independent seeding, the world-model contract (``WorldModel``,
+``WorldState``, ``Rollout``), the guardrail hook and the prompt upsampler (``PromptUpsampler``) with
+the one LLM client (``cosmos.core.llm``). See design.md sections 2 and 3.
 """
 
 from cosmos.core.attention import ATTENTION_BACKENDS, attention
@@ -20,6 +21,7 @@ from cosmos.core.errors import CheckpointError, ConfigError, CosmosError, GatedR
 from cosmos.core.hub import hub_offline, resolve_pretrained, resolve_relative
 from cosmos.core.metrics import psnr, ssim
 from cosmos.core.pretrained import PretrainedMixin, is_cosmos_layout
+from cosmos.core.prompt_upsampler import PromptUpsampler, PromptUpsamplerWarning
 from cosmos.core.rollout import ChunkedWorldModel, concat_states
 from cosmos.core.safety import GuardrailBlocked, GuardrailLike, guard_text, guard_video, resolve_guardrail
 from cosmos.core.seeding import make_generator, randn
@@ -48,6 +50,8 @@ __all__ = [
     "GuardrailLike",
     "Latent",
     "PretrainedMixin",
+    "PromptUpsampler",
+    "PromptUpsamplerWarning",
     "ShapeError",
     "StateDictAdapter",
     "Rollout",

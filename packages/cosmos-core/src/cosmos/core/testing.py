@@ -8,9 +8,14 @@ missing fixture skips the test with a message naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -25,6 +30,9 @@ __all__ = [
     "load_fixture_tensors",
     "load_fixture_json",
     "tiny_t5_encoder",
+    "tiny_causal_lm",
+    "tiny_vision_lm",
+    "openai_standin_server",
     "PackingTokenizer",
     "DriftWorldModel",
 ]
@@ -134,6 +142,176 @@ def tiny_t5_encoder(folder: str | os.PathLike, *, max_length: int = 24, d_model:
     torch.manual_seed(seed)
     model = transformers.T5EncoderModel(config).eval()
     return T5TextEncoder(model, tokenizer, max_length=max_length)
+
+
+TINY_LM_WORDS = [
+    "the",
+    "<unk>",
+    "<pad>",
+    "</s>",
+    "robot",
+    "arm",
+    "red",
+    "cube",
+    "table",
+    "light",
+    "Upsample",
+    "a",
+]
+
+
+def tiny_causal_lm(folder: str | os.PathLike, *, loop: bool = False, seed: int = 0) -> None:
+    """Save a random 1-layer Llama (hidden 16, vocab :data:`TINY_LM_WORDS`) with a word-level tokenizer and a
+    one-line chat template into ``folder`` (no network). ``loop=True`` zeroes the final norm: every logit is equal,
+    so greedy decoding repeats token 0 (``"the"``). Needs transformers."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(TINY_LM_WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
+    )
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+    tokenizer.save_pretrained(folder)
+    config = LlamaConfig(
+        vocab_size=len(TINY_LM_WORDS),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=2,
+        eos_token_id=3,
+        bos_token_id=3,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    if loop:
+        with torch.no_grad():
+            model.model.norm.weight.zero_()  # hidden state 0 -> all logits 0 -> argmax is token 0
+    model.save_pretrained(folder)
+
+
+def tiny_vision_lm(folder: str | os.PathLike, *, seed: int = 0) -> None:
+    """Save a random tiny LLaVA (CLIP vision tower on 16x16 images, 8x8 patches, and a 1-layer Llama) with its
+    processor (word-level tokenizer, ``<image>`` token, a chat template with image parts) into ``folder``: the
+    image-text-to-text route of :class:`cosmos.core.llm.TransformersGenerator` offline. (Pixtral's own processor
+    needs torchvision.) Needs transformers."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    words = [*TINY_LM_WORDS, "<image>"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.add_special_tokens(["<image>"])  # expanded to one token per patch, written without spaces
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="</s>"
+    )
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16}),
+        tokenizer=tokenizer,
+        patch_size=8,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,  # CLIP's class token, dropped by the "default" strategy
+    )
+    processor.chat_template = (
+        "{% for m in messages %}{% for c in m['content'] %}"
+        "{% if c['type'] == 'image' %}<image> {% else %}{{ c['text'] }} {% endif %}{% endfor %}{% endfor %}"
+    )
+    processor.save_pretrained(folder)
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=16,
+        patch_size=8,
+    )
+    text = LlamaConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=2,
+        eos_token_id=3,
+        bos_token_id=3,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=words.index("<image>"),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    torch.manual_seed(seed)
+    LlavaForConditionalGeneration(config).save_pretrained(folder)
+
+
+@contextlib.contextmanager
+def openai_standin_server(answers: list[Any], *, model_id: str = "standin") -> Iterator[tuple[str, list]]:
+    """A stand-in OpenAI-compatible server on 127.0.0.1 (standard library), for offline tests of
+    :mod:`cosmos.core.llm` clients.
+
+    ``POST .../chat/completions`` and ``.../completions`` answer with the next item of ``answers``: a string (the
+    completion), ``None`` (HTTP 500), or a dict (sent as the whole JSON body); an empty string once they run out.
+    ``GET .../models`` lists ``model_id``. Yields ``(base_url, requests)`` where ``requests`` collects
+    ``(path, json body or None)``; the server stops when the block ends (its thread is a daemon).
+    """
+    requests: list[tuple[str, Any]] = []
+    pending = list(answers)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            requests.append((self.path, None))
+            self._send(200, {"object": "list", "data": [{"id": model_id, "object": "model"}]})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests.append((self.path, body))
+            answer = pending.pop(0) if pending else ""
+            if answer is None:
+                self._send(500, {"error": "stand-in failure"})
+            elif isinstance(answer, dict):
+                self._send(200, answer)
+            elif self.path.endswith("/chat/completions"):
+                self._send(200, {"choices": [{"message": {"role": "assistant", "content": answer}}]})
+            else:
+                self._send(200, {"choices": [{"text": answer}]})
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 class PackingTokenizer:

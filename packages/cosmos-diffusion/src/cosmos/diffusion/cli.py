@@ -51,6 +51,17 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--t5", default="google-t5/t5-11b", help="T5 encoder (needs the [t5] extra) for --prompt"
     )
+    parser.add_argument(
+        "--upsample-prompt",
+        metavar="MODEL_OR_URL",
+        help="upsample --prompt first (docs/diffusion.md): a model folder / Hub id (transformers, the [llm] extra) or "
+        "an OpenAI-compatible server 'http://host:8000/v1[#model]'; a failing upsampler falls back to the prompt",
+    )
+    parser.add_argument(
+        "--upsample-template",
+        choices=["text2world", "video2world"],
+        help="official upsampler template (default: the command's; video2world shows the model the last input frame)",
+    )
     parser.add_argument("--num-frames", type=int, default=121)
     parser.add_argument("--height", type=int, default=704)
     parser.add_argument("--width", type=int, default=1280)
@@ -183,6 +194,7 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
             kwargs["action"] = _read_actions(args.actions)
         if args.camera:
             kwargs["camera"] = _camera_rays(args, wfm)
+    upsampler = _prompt_upsampler(args, video2world)
     video = wfm.sample(
         **kwargs,
         num_frames=args.num_frames,
@@ -195,7 +207,10 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         guardrail=None if args.no_guardrail else "auto",
+        upsample_prompt=upsampler,
     )
+    for result in upsampler.last_results if upsampler is not None else ():
+        print(f"prompt ({result.status}): {result.prompt}")
     started = time.perf_counter()
     written = _write_outputs(video, args.output, args.fps)
     timings = {"load": load_seconds, **wfm.timings, "write": time.perf_counter() - started}
@@ -203,6 +218,20 @@ def _generate(args: argparse.Namespace, video2world: bool) -> int:
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _prompt_upsampler(args: argparse.Namespace, video2world: bool):
+    """``--upsample-prompt`` -> a :class:`cosmos.core.PromptUpsampler` (None without the flag)."""
+    if not args.upsample_prompt:
+        return None
+    if not args.prompt:
+        raise ValueError("--upsample-prompt needs --prompt (text embeddings cannot be upsampled)")
+    from cosmos.core import PromptUpsampler
+
+    template = args.upsample_template or ("video2world" if video2world else "text2world")
+    return PromptUpsampler.from_spec(
+        args.upsample_prompt, template=template, device=args.device, dtype=args.dtype
+    )
 
 
 def _camera_rays(args: argparse.Namespace, wfm) -> torch.Tensor:

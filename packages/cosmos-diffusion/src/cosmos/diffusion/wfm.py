@@ -23,6 +23,7 @@ from cosmos.core import (
     CheckpointError,
     ChunkedWorldModel,
     Latent,
+    PromptUpsampler,
     ShapeError,
     VideoTokenizer,
     WorldState,
@@ -401,6 +402,7 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         progress: bool = True,
         return_latent: bool = False,
         guardrail: Any = "auto",
+        upsample_prompt: PromptUpsampler | None = None,
     ) -> Tensor:
         """Generate videos (Text2World, or Video2World with ``video``), spec §1 and §7-§9.
 
@@ -432,6 +434,9 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
                 full preset for NVIDIA checkpoints, which fail closed without it), ``None`` (explicit, logged
                 opt-out) or a guardrail object; see :mod:`cosmos.core.safety`. Prompts are checked before any
                 model runs and every output video after decoding (faces pixelated).
+            upsample_prompt: a :class:`cosmos.core.PromptUpsampler`: the prompts are checked, upsampled (video2world:
+                from each sample's last conditioning frame) and the upsampled prompts checked again before encoding;
+                a failing upsampler falls back to the prompt with a warning (spec §10, guardrail spec §1.3).
 
         Returns:
             float32 video ``[B, 3, num_frames, height, width]`` in [-1, 1] on the model's device.
@@ -480,6 +485,9 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         guard = resolve_guardrail(guardrail, nvidia_checkpoint=self.nvidia_checkpoint)
         if prompts is not None:
             guard_text(guard, prompts, negative_prompt)
+        if upsample_prompt is not None:
+            prompts = upsample_prompt.upsample_batch(prompts, video=video)
+            guard_text(guard, prompts, negative_prompt)  # the upsampled prompts pass the pre-guard too
         if prompts is not None:  # all inputs are valid: now run the (expensive) text encoder
             embeddings = self.text_encoder.encode(prompts).float()
         if (

@@ -7,7 +7,8 @@ Each guard is three pieces:
   each returning an `LLMVerdict` (label, category codes, category names);
 * a **generator** (`TextGenerator` protocol): `TransformersGenerator` runs a local Hugging Face model with
   greedy decoding (extra ``cosmos-guard[llm]``); `OpenAICompatibleGenerator` asks an OpenAI-compatible
-  server (vLLM, TGI) with temperature 0; tests use canned outputs.
+  server (vLLM, TGI) with temperature 0; tests use canned outputs. Both are cosmos-core's one LLM client
+  (:mod:`cosmos.core.llm`, shared with the world models' prompt upsampler), re-exported here.
 
 Reference bugs fixed here (spec §3):
 
@@ -30,7 +31,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
+
+from cosmos.core.llm import OpenAICompatibleGenerator, TextGenerator, TransformersGenerator
 
 from .errors import GuardConfigError
 from .verdict import StageResult
@@ -352,186 +355,6 @@ LLM_GUARD_SPECS: dict[str, LLMGuardSpec] = {
         parse_qwen3guard_output,
     ),
 }
-
-
-@runtime_checkable
-class TextGenerator(Protocol):
-    """Anything that turns a built prompt into the model's generated text (greedy, deterministic)."""
-
-    model_id: str
-    revision: str | None
-
-    def generate(self, built_prompt: Any, *, max_new_tokens: int) -> str: ...
-
-
-class TransformersGenerator:
-    """Greedy generation with a local Hugging Face causal LM (extra ``cosmos-guard[llm]``).
-
-    The model is loaded on first use. With ``local_files_only=True`` (default) nothing is downloaded: the
-    model must be a local folder or already in `cache_dir` (the reference's guardrail checkpoint stores the
-    LLMs as an HF cache under ``aegis/`` etc.).
-
-    Args:
-        model_id: Hub id or local folder of the (base) model.
-        adapter_id: PEFT adapter (id or folder) applied on top (Aegis); needs ``peft``.
-        cache_dir: Hugging Face cache folder holding the model.
-        revision: model revision (recorded in verdicts).
-        device: torch device string.
-        dtype: torch dtype name, e.g. ``"bfloat16"`` (the reference's) or ``"float32"``.
-        local_files_only: never download.
-
-    Raises (on first `generate`):
-        ImportError: transformers (or peft) missing: ``pip install cosmos-guard[llm]``.
-        OSError: the model files are not found locally (the runner reports this stage as ``"error"``).
-    """
-
-    def __init__(
-        self,
-        model_id: str,
-        *,
-        adapter_id: str | None = None,
-        cache_dir: str | Path | None = None,
-        revision: str | None = None,
-        device: str = "cpu",
-        dtype: str = "bfloat16",
-        local_files_only: bool = True,
-    ) -> None:
-        self.model_id = model_id
-        self.adapter_id = adapter_id
-        self.cache_dir = str(cache_dir) if cache_dir is not None else None
-        self.revision = revision
-        self.device = device
-        self.dtype = dtype
-        self.local_files_only = local_files_only
-        self._model = None
-        self._tokenizer = None
-
-    def load(self) -> None:
-        """Load tokenizer and model (idempotent)."""
-        if self._model is not None:
-            return
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        kwargs = dict(
-            cache_dir=self.cache_dir, revision=self.revision, local_files_only=self.local_files_only
-        )
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_id, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(
-            self.model_id, dtype=getattr(torch, self.dtype), **kwargs
-        )
-        if self.adapter_id is not None:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(
-                model, self.adapter_id, cache_dir=self.cache_dir, local_files_only=self.local_files_only
-            )
-        self._model = model.to(self.device).eval()
-
-    def to(self, device: str) -> TransformersGenerator:
-        """Move the model (if loaded) and future inputs to `device`."""
-        self.device = str(device)
-        if self._model is not None:
-            self._model = self._model.to(self.device)
-        return self
-
-    def generate(self, built_prompt: Any, *, max_new_tokens: int) -> str:
-        """Greedy-decode up to `max_new_tokens` after `built_prompt`; return only the new text.
-
-        Args:
-            built_prompt: a string (tokenised without special tokens), a list of chat messages, or a
-                ``(messages, categories)`` pair (Llama Guard 3: categories go to the chat template).
-        """
-        import torch
-
-        self.load()
-        tokenizer, model = self._tokenizer, self._model
-        if isinstance(built_prompt, str):
-            inputs = tokenizer(built_prompt, return_tensors="pt", add_special_tokens=False)
-            input_ids = inputs["input_ids"]
-        else:
-            messages, extra = (built_prompt, {}) if isinstance(built_prompt, list) else built_prompt
-            template_kwargs = {"categories": extra} if extra else {}
-            input_ids = tokenizer.apply_chat_template(
-                messages,
-                return_tensors="pt",
-                add_generation_prompt=True,
-                return_dict=False,
-                **template_kwargs,
-            )
-            if not isinstance(input_ids, torch.Tensor):  # some versions return a BatchEncoding
-                input_ids = input_ids["input_ids"]
-        input_ids = input_ids.to(self.device)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        with torch.inference_mode():
-            output = model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad_id,
-            )
-        return tokenizer.decode(output[0, input_ids.shape[-1] :], skip_special_tokens=True)
-
-
-class OpenAICompatibleGenerator:
-    """Greedy generation through an OpenAI-compatible HTTP server (vLLM, TGI, llama.cpp server ...).
-
-    Chat prompts (Llama Guard 3, Qwen3Guard) go to ``POST {base_url}/chat/completions`` (the server applies
-    the model's chat template, with its default categories); plain-string prompts (Aegis) go to
-    ``POST {base_url}/completions``. ``temperature=0`` (greedy). Uses only the standard library.
-
-    Args:
-        base_url: e.g. ``"http://localhost:8000/v1"``.
-        model_id: the model name the server serves.
-        api_key: bearer token (default: ``$OPENAI_API_KEY`` when set).
-        timeout: seconds per request.
-
-    Raises (on `generate`):
-        OSError: connection or HTTP errors (``urllib.error.URLError``), so the stage fails closed.
-        ValueError: a response without a completion.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        model_id: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 60.0,
-        revision: str | None = None,
-    ) -> None:
-        import os
-
-        self.base_url = base_url.rstrip("/")
-        self.model_id = model_id
-        self.revision = revision
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.timeout = timeout
-
-    def generate(self, built_prompt: Any, *, max_new_tokens: int) -> str:
-        """Send the prompt, return the completion text."""
-        import json
-        import urllib.request
-
-        body: dict[str, Any] = {"model": self.model_id, "max_tokens": max_new_tokens, "temperature": 0}
-        if isinstance(built_prompt, str):
-            url, body["prompt"] = f"{self.base_url}/completions", built_prompt
-        else:
-            messages = built_prompt if isinstance(built_prompt, list) else built_prompt[0]
-            url, body["messages"] = f"{self.base_url}/chat/completions", messages
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            payload = json.loads(response.read().decode())
-        try:
-            choice = payload["choices"][0]
-            text = choice["message"]["content"] if "message" in choice else choice["text"]
-        except (KeyError, IndexError, TypeError) as error:
-            raise ValueError(f"no completion in the server's answer: {str(payload)[:200]}") from error
-        return str(text)
 
 
 class LLMGuard:
