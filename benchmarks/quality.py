@@ -1,39 +1,40 @@
-"""Quality of the shipped nano models on held-out data (issue 8): prints a table, writes JSON.
+"""Quality of the shipped nano models on held-out data, measured with cosmos-eval: prints tables, writes JSON.
 
-* Tokenizers (``nano-cv4x8x8``, ``nano-dv4x8x8``): PSNR/SSIM of the 25-frame round trip on held-out simulated
-  episodes (seeds 1,000,000+, never trained on) and on real clips (``box.mp4``, ``vtest.avi`` from Debian's
-  opencv-doc via ``examples/fetch_media.py``; 25-frame windows, short side resized to 64, centre crop).
-* World models: PSNR/SSIM of the predicted future frames against the simulator's truth, from the first frame
-  (context 1) or the first five frames (context 5, two latent frames) plus the episode's 24 actions:
-  ``nano-v2w-action`` (RES-2ab, 20 steps, no guidance), ``nano-ar`` (greedy, Medusa), and two trivial
-  baselines: repeat the last context frame; linear extrapolation in the nano-cv4x8x8 latent space
-  (context 5 only: needs two latent frames). The future frames are 1..24 (context 1) or 5..24 (context 5).
+Every score and protocol comes from the library (``cosmos.eval``, ``cosmos.core``); this script only loads
+the models and the held-out data (``examples/nano_data.py``) and lays the results out.
+
+* Tokenizers (``nano-cv4x8x8``, ``nano-dv4x8x8``): PSNR/SSIM (:func:`cosmos.eval.future_scores` from frame 0) of
+  the 25-frame round trip on held-out simulated episodes (seeds 1,000,000+, never trained on) and on real clips
+  (``box.mp4``, ``vtest.avi`` from Debian's opencv-doc via ``examples/fetch_media.py``; 25-frame windows, short
+  side resized to 64, centre crop).
+* World models: :func:`cosmos.eval.action_following` on the held-out robot episodes, from the first frame
+  (context 1) or the first five frames (context 5, two latent frames) plus the actions of the predicted
+  transitions, through the ``cosmos.core.WorldModel`` roll-out: ``nano-v2w-action`` (RES-2ab, 20 steps, no
+  guidance), ``nano-ar`` (greedy, Medusa), the repeat-last-frame baseline (the protocol's own row) and, at
+  context 5, linear extrapolation in the nano-cv4x8x8 latent space (``nano_eval.latent_linear``, scored with
+  :func:`cosmos.eval.future_scores`). Scores are on the predicted frames 1..24 (context 1) or 5..24 (context 5).
 * AR decoding speed (first 4 episodes, 1 and 2 threads): tokens/s of plain greedy decoding, of Medusa with the
   heads' candidate tree, and of Medusa with the tree plus the previous-frame copy chain (the default), tokens per
   forward pass, and whether all three give the same tokens.
-* Physics alignment (the paper's Table 20 analogue): held-out clips of the eight physics scenes (25 frames at
-  16 fps, 4 per scene), predicted from 1 frame or 5 frames (two latent frames: the analogue of the paper's 9
-  frames under its 8x temporal compression) with all-zero actions; PSNR of the squared error pooled over the
-  future frames of all clips (a static scene is predicted exactly by the repeat-last baseline), SSIM, object IoU.
-  Mask-tracking rule: a 1-nearest-neighbour colour classifier whose prototypes are pixels of the true last
-  context frame labelled by the simulator's masks (``nano_eval.colour_labels``); each future frame of a
-  prediction is labelled pixel by pixel and each object's mask is compared with the simulator's mask of the
-  same frame (IoU averaged over objects, frames and clips). The same rule on the true future frames gives the
-  rule's ceiling.
+* Physics alignment (the paper's Table 20 analogue): :func:`cosmos.eval.physics_alignment` on held-out clips of
+  the eight physics scenes (25 frames at 16 fps, 4 per scene), predicted from 1 frame or 5 frames (two latent
+  frames: the analogue of the paper's 9 frames under its 8x temporal compression) with all-zero actions; PSNR of
+  the squared error pooled over the future frames of all clips, SSIM, and object IoU after the model-free
+  tracking rule of :mod:`cosmos.eval.tracking` (its ceiling: the same rule on the true future frames).
 
-Metrics are per-frame PSNR (data range 2 on [-1, 1], frames rounded to 8 bits) and SSIM (cosmos.core),
-averaged over frames and episodes.
+PSNR is in dB on [-1, 1] (data range 2) and SSIM per frame (cosmos.core), both on frames rounded to 8 bits;
+world-model and tokenizer rows average per-frame values over frames and episodes.
 
-    python examples/nano_data.py robot --split heldout --num 50 --out data/nano   # or generated here
-    python examples/fetch_media.py                                                # real clips (optional)
-    python benchmarks/quality.py [--episodes 32] [--quick]
+    python examples/nano_data.py robot --split heldout --num 32 --out data/nano     # or generated here
+    python examples/nano_data.py physics --split heldout --num 32 --out data/nano   # or generated here
+    python examples/fetch_media.py                                                  # real clips (optional)
+    python benchmarks/quality.py [--data data/nano] [--episodes 32] [--threads 2] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import platform
 import sys
 import time
@@ -43,6 +44,15 @@ import numpy as np
 import torch
 
 from cosmos.ar import generate, medusa_generate
+from cosmos.core import frames_to_video
+from cosmos.eval import (
+    ActionEpisode,
+    EvalTable,
+    PhysicsEpisode,
+    action_following,
+    future_scores,
+    physics_alignment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -50,9 +60,16 @@ import nano_data  # noqa: E402
 import nano_eval  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
+COLUMNS = ("what", "model", "data", "psnr", "ssim", "iou")
+AR_NAME = "nano-ar (greedy, Medusa)"
+V2W_NAME = "nano-v2w-action"
+REPEAT_LAST = "baseline: repeat last frame"
+CEILING = "tracking rule on the true frames (ceiling)"
+LINEAR = "baseline: linear extrapolation in latent space"
 
 
 def held_out(data_dir: Path, count: int) -> dict[str, np.ndarray]:
+    """Held-out robot episodes (seeds 1,000,000+): video uint8 ``[N, 25, 64, 64, 3]``, actions ``[N, 24, 7]``."""
     try:
         data = nano_data.load_robot(data_dir, "heldout")
     except FileNotFoundError:
@@ -63,9 +80,29 @@ def held_out(data_dir: Path, count: int) -> dict[str, np.ndarray]:
     return {k: v[:count] for k, v in data.items()}
 
 
+def held_out_physics(data_dir: Path, per_scene: int) -> list[PhysicsEpisode]:
+    """Held-out physics clips (seeds 1,000,000+), ``per_scene`` of each of the eight scenes."""
+    from cosmos.curate.sim import PHYSICS_SCENES
+
+    count = 8 * per_scene
+    try:
+        data = nano_data.load_physics(data_dir, "heldout")
+    except FileNotFoundError:
+        clips = [nano_data.physics_clip(i, nano_data.HELDOUT_SEED0) for i in range(count)]
+        data = {k: np.stack([c[k] for c in clips]) for k in ("video", "masks", "scene", "seed")}
+        data["seeds"] = data.pop("seed")
+    assert (data["seeds"] >= nano_data.HELDOUT_SEED0).all(), "held-out seeds overlap the training split"
+    return [
+        PhysicsEpisode(video, masks, PHYSICS_SCENES[int(scene)], int(seed))
+        for video, masks, scene, seed in list(
+            zip(data["video"], data["masks"], data["scene"], data["seeds"])
+        )[:count]
+    ]
+
+
 def real_clips(max_windows: int) -> dict[str, torch.Tensor]:
     """``{name: [W, 3, 25, 64, 64]}`` windows of the opencv-doc clips, or {} when they cannot be fetched."""
-    from cosmos.core import center_crop_video, frames_to_video, read_video, resize_video
+    from cosmos.core import center_crop_video, read_video, resize_video
 
     try:
         from fetch_media import fetch_media
@@ -86,63 +123,70 @@ def real_clips(max_windows: int) -> dict[str, torch.Tensor]:
     return out
 
 
-def held_out_physics(data_dir: Path, per_scene: int) -> dict[str, np.ndarray]:
-    """Held-out physics clips (seeds 1,000,000+), ``per_scene`` of each of the eight scenes."""
-    count = 8 * per_scene
-    try:
-        data = nano_data.load_physics(data_dir, "heldout")
-    except FileNotFoundError:
-        clips = [nano_data.physics_clip(i, nano_data.HELDOUT_SEED0) for i in range(count)]
-        data = {k: np.stack([c[k] for c in clips]) for k in ("video", "masks", "scene", "seed")}
-        data["seeds"] = data.pop("seed")
-    assert (data["seeds"] >= nano_data.HELDOUT_SEED0).all(), "held-out seeds overlap the training split"
-    return {k: v[:count] for k, v in data.items()}
-
-
-def physics_rows(models, data: dict[str, np.ndarray], steps: int, start: float) -> list[dict]:
-    """Diffusion, AR and repeat-last rows on the physics clips at context 1 and 5, with object IoU."""
-    from cosmos.curate.sim import PHYSICS_SCENES
-
-    video = nano_eval.to_video(data["video"])
-    masks = data["masks"]
-    zeros = torch.zeros(len(video), 24, 7)
-    rows = []
-    label = f"physics ({len(video)} clips)"
-    truth = {
-        c: nano_eval.physics_iou(video, video, masks, c) for c in (1, 5)
-    }  # the tracking rule on the truth: its ceiling
-    for context in (1, 5):
-        preds = {
-            "nano-v2w-action": batched(
-                lambda v, a, k=context: nano_eval.diffusion_rollout(
-                    models.v2w, v, a, k, steps, fps=nano_data.PHYSICS_FPS
-                ),
-                video, zeros, size=16,
-            ),  # fmt: skip
-            "nano-ar (greedy, Medusa)": torch.cat(
-                [nano_eval.ar_rollout(models.ar, video[i : i + 1], zeros[:1], context).video for i in range(len(video))]
-            ),  # fmt: skip
-            "baseline: repeat last frame": nano_eval.repeat_last(video, context),
-        }
-        for name, pred in preds.items():
-            ious = nano_eval.physics_iou(pred, video, masks, context)
-            per_scene = {
-                scene: round(float(np.nanmean([x for x, s in zip(ious, data["scene"]) if s == i])), 3)
-                for i, scene in enumerate(PHYSICS_SCENES)
-            }
-            rows.append({"what": "physics", "model": name, "data": f"{label}, context {context}",
-                         **nano_eval.pooled_scores(pred, video, context), "iou": float(np.nanmean(ious)),
-                         "iou_per_scene": per_scene})  # fmt: skip
-        rows.append({"what": "physics", "model": "tracking rule on the true frames (ceiling)",
-                     "data": f"{label}, context {context}", "psnr": None, "ssim": None,
-                     "iou": float(np.nanmean(truth[context]))})  # fmt: skip
-        print(f"[{time.perf_counter() - start:.0f} s] physics context {context} done", flush=True)
-    return rows
-
-
 def batched(fn, *tensors, size: int):
     outs = [fn(*(t[i : i + size] for t in tensors)) for i in range(0, len(tensors[0]), size)]
     return torch.cat(outs)
+
+
+def tokenizer_rows(models, video: torch.Tensor, real: dict[str, torch.Tensor], start: float) -> list[dict]:
+    """Round-trip PSNR/SSIM of both tokenizers on the held-out episodes and the real clips."""
+    rows = []
+    for name, tok in (("nano-cv4x8x8", models.cv), ("nano-dv4x8x8", models.dv)):
+        recon = batched(lambda v, tok=tok: nano_eval.reconstruct(tok, v), video, size=8)
+        rows.append({"what": "tokenizer", "model": name, "data": f"held-out sim ({len(video)} episodes)",
+                     **future_scores(recon, video)})  # fmt: skip
+        for clip, windows in real.items():
+            recon = nano_eval.reconstruct(tok, windows)
+            rows.append({"what": "tokenizer", "model": name, "data": f"real: {clip} ({len(windows)}x25 frames)",
+                         **future_scores(recon, windows)})  # fmt: skip
+        print(f"[{time.perf_counter() - start:.0f} s] {name} done", flush=True)
+    return rows
+
+
+def world_model_rows(models, data: dict, context: int, steps: int, n_ar: int, start: float) -> list[dict]:
+    """:func:`cosmos.eval.action_following` rows of both world models at one context length (+ baselines)."""
+    episodes = [ActionEpisode(v, a, int(s)) for v, a, s in zip(data["video"], data["actions"], data["seeds"])]
+    label = f"held-out sim, context {context}"
+    v2w = action_following(models.v2w, episodes, context_frames=context, batch_size=16, name=V2W_NAME,
+                           rollout_options={"num_steps": steps, "sampler": "res2ab", "guidance": 0.0})  # fmt: skip
+    print(f"[{time.perf_counter() - start:.0f} s] diffusion context {context} done", flush=True)
+    ar = action_following(models.ar, episodes[:n_ar], context_frames=context, batch_size=1, baselines=False,
+                          name=AR_NAME, rollout_options={"temperature": 0.0, "medusa": True})  # fmt: skip
+    print(f"[{time.perf_counter() - start:.0f} s] AR context {context} done", flush=True)
+    model, baseline = v2w.rows
+    rows = [{"what": "world model", "model": V2W_NAME, "data": label, "psnr": model["psnr"], "ssim": model["ssim"]},
+            {"what": "world model", "model": AR_NAME, "data": label + f" ({n_ar} ep.)",
+             "psnr": ar.rows[0]["psnr"], "ssim": ar.rows[0]["ssim"]},
+            {"what": "world model", "model": REPEAT_LAST, "data": label,
+             "psnr": baseline["psnr"], "ssim": baseline["ssim"]}]  # fmt: skip
+    if context == 5:
+        video = frames_to_video(data["video"])
+        lin = batched(lambda v: nano_eval.latent_linear(models.cv, v, 5), video, size=8)
+        rows.append(
+            {"what": "world model", "model": LINEAR, "data": label, **future_scores(lin, video, context)}
+        )
+    return rows
+
+
+def physics_rows(models, clips: list[PhysicsEpisode], steps: int, start: float) -> tuple[list[dict], dict]:
+    """:func:`cosmos.eval.physics_alignment` of both world models at context 1 and 5: the over-all rows (model,
+    AR, repeat-last, tracking ceiling) and the per-scene tables (for the JSON)."""
+    rows, tables = [], {}
+    label = f"physics ({len(clips)} clips)"
+    for context in (1, 5):
+        v2w = physics_alignment(models.v2w, context, clips, batch_size=16, name=V2W_NAME,
+                                rollout_options={"num_steps": steps, "sampler": "res2ab", "guidance": 0.0,
+                                                 "fps": nano_data.PHYSICS_FPS})  # fmt: skip
+        ar = physics_alignment(models.ar, context, clips, batch_size=1, baselines=False, name=AR_NAME,
+                               rollout_options={"temperature": 0.0, "medusa": True})  # fmt: skip
+        overall = {row["model"]: row for row in v2w.rows + ar.rows if row["scene"] == "all"}
+        for name in (V2W_NAME, AR_NAME, REPEAT_LAST, CEILING):
+            row = overall[name]
+            rows.append({"what": "physics", "model": name, "data": f"{label}, context {context}",
+                         "psnr": row["psnr"], "ssim": row["ssim"], "iou": row["iou"]})  # fmt: skip
+        tables[f"context_{context}"] = {"diffusion_and_baselines": v2w.to_dict(), "ar": ar.to_dict()}
+        print(f"[{time.perf_counter() - start:.0f} s] physics context {context} done", flush=True)
+    return rows, tables
 
 
 DECODERS = {
@@ -163,6 +207,10 @@ def ar_speed(models, video: torch.Tensor, actions: torch.Tensor, context: int, e
     # the tokenizer is causal, so these prompt tokens are the ones ARWFM.generate encodes from the context frames
     indices = models.dv.encode(video[:episodes]).indices.reshape(episodes, -1)
     bov = torch.full((episodes, 1), lm.config.bov_id, dtype=torch.int64)
+    # the cross-attention context ARWFM builds from ``action=``: the actions padded to the clip's action steps
+    padded = actions.new_zeros(episodes, lm.config.action_steps, lm.config.action_dim)
+    padded[:, : actions.shape[1]] = actions[:episodes, : lm.config.action_steps]
+    contexts = lm.embed_actions(padded)
     prompts = torch.cat([bov, indices[:, : latents * 64]], dim=1)
     new = indices.shape[1] - latents * 64
     result, identical = {}, True
@@ -174,7 +222,7 @@ def ar_speed(models, video: torch.Tensor, actions: torch.Tensor, context: int, e
             for i in range(episodes):
                 reference = None
                 for name, decode in DECODERS.items():
-                    tokens, stats = decode(lm, prompts[i : i + 1], new, context=actions[i : i + 1],
+                    tokens, stats = decode(lm, prompts[i : i + 1], new, context=contexts[i : i + 1],
                                            temperature=0.0, progress=False)  # fmt: skip
                     reference = tokens if reference is None else reference
                     identical &= bool(torch.equal(tokens, reference))
@@ -186,12 +234,83 @@ def ar_speed(models, video: torch.Tensor, actions: torch.Tensor, context: int, e
                     best[name] = (count / seconds, count / passes)
         plain = best["plain"][0]
         result[f"threads_{threads}"] = {
-            name: {"tokens_per_s": round(tps, 1), "speedup": round(tps / plain, 2), "tokens_per_forward": round(acc, 2)}
+            name: {
+                "tokens_per_s": round(tps, 1),
+                "speedup": round(tps / plain, 2),
+                "tokens_per_forward": round(acc, 2),
+            }
             for name, (tps, acc) in best.items()
         }
     result["greedy_tokens_identical"] = identical
     result["episodes_timed"] = episodes
     return result
+
+
+PAPER_ROWS = [
+    {"what": "**paper** (Cosmos-1.0)", "model": "Diffusion 7B V2W", "data": "Bridge (action-conditioned)",
+     "PSNR dB": "21.14", "SSIM": "0.82", "object IoU": ""},
+    {"what": "**paper**", "model": "Diffusion 7B V2W, 9 frames", "data": "physics alignment (8 scenes)",
+     "PSNR dB": "21.06", "SSIM": "0.69", "object IoU": "0.592"},
+]  # fmt: skip
+
+
+def readme_table(rows: list[dict], episodes: int, clips: int) -> EvalTable:
+    """The README's condensed quality table ("Quality of the nano models") from the full rows: same rows and
+    columns, values of one cell joined with " / " ("-" where a row has none)."""
+
+    def pick(what: str, model: str, data: str) -> dict:
+        found = [r for r in rows if r["what"] == what and r["model"] == model and r["data"].startswith(data)]
+        return found[0] if found else {}
+
+    def cell(found: list[dict], key: str, decimals: int, bold: bool = False) -> str:
+        text = " / ".join("-" if r.get(key) is None else f"{r[key]:.{decimals}f}" for r in found)
+        return f"**{text}**" if bold and text else text
+
+    def line(
+        what: str, model: str, data: str, found: list[dict], iou: bool = False, bold: bool = False
+    ) -> dict:
+        return {"what": what, "model": model, "data": data, "PSNR dB": cell(found, "psnr", 2, bold),
+                "SSIM": cell(found, "ssim", 3), "object IoU": cell(found, "iou", 3) if iou else ""}  # fmt: skip
+
+    out = []
+    for tok in ("nano-cv4x8x8", "nano-dv4x8x8"):
+        found = [r for r in rows if r["what"] == "tokenizer" and r["model"] == tok]
+        names = [
+            r["data"].split(" (")[0].removeprefix("real: ")
+            for r in found
+        ]
+        out.append(line("tokenizer", tok, " / ".join(names), found))
+    for context, title in ((1, "world model, 1 context frame"), (5, "world model, 5 context frames")):
+        data = f"held-out sim, context {context}"
+        first = context == 1
+        out.append(line(title, V2W_NAME + (" (diffusion)" if first else ""), "held-out sim",
+                        [pick("world model", V2W_NAME, data)], bold=True))  # fmt: skip
+        out.append(
+            line("", AR_NAME if first else "nano-ar", "held-out sim", [pick("world model", AR_NAME, data)])
+        )
+        if first:
+            out.append(
+                line(
+                    "",
+                    "repeat last frame (baseline)",
+                    "held-out sim",
+                    [pick("world model", REPEAT_LAST, data)],
+                )
+            )
+        else:
+            found = [pick("world model", REPEAT_LAST, data), pick("world model", LINEAR, data)]
+            out.append(line("", "repeat last frame / linear latent extrapolation", "held-out sim", found))
+    data = f"physics ({clips} clips), context 5"
+    out.append(line("physics scenes, 5 context frames", "nano-v2w-action / nano-ar",
+                    f"{clips} held-out clips, 8 scenes",
+                    [pick("physics", V2W_NAME, data), pick("physics", AR_NAME, data)], iou=True))  # fmt: skip
+    out.append(line("", "repeat last frame / tracking-rule ceiling", "same",
+                    [pick("physics", REPEAT_LAST, data), pick("physics", CEILING, data)], iou=True))  # fmt: skip
+    out += PAPER_ROWS
+    columns = ("what", "model", "data", "PSNR dB", "SSIM", "object IoU")
+    return EvalTable(
+        f"README quality table ({episodes} held-out episodes, {clips} physics clips)", out, columns
+    )
 
 
 def main() -> None:
@@ -201,87 +320,55 @@ def main() -> None:
     ap.add_argument("--ar-episodes", type=int, default=None, help="episodes for the AR rows (default: all)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--physics-per-scene", type=int, default=4, help="held-out physics clips per scene")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (at most the machine's)")
     ap.add_argument("--quick", action="store_true", help="4 episodes, 1 real window, 1 physics clip a scene")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     if args.quick:
         args.episodes, args.ar_episodes, args.physics_per_scene = 4, 2, 1
-    threads = max(1, min(2, torch.get_num_threads()))
+    threads = max(1, min(args.threads, torch.get_num_threads()))
     torch.set_num_threads(threads)
     start = time.perf_counter()
     models = nano_eval.load_models()
     data = held_out(args.data, args.episodes)
-    video = nano_eval.to_video(data["video"])  # [N, 3, 25, 64, 64]
+    video = frames_to_video(data["video"])  # uint8 [N, 25, 64, 64, 3] -> float [N, 3, 25, 64, 64]
     actions = torch.from_numpy(data["actions"]).float()
     n = len(video)
     n_ar = min(n, args.ar_episodes or n)
-    rows: list[dict] = []
 
-    # tokenizers
-    real = real_clips(1 if args.quick else 4)
-    for name, tok in (("nano-cv4x8x8", models.cv), ("nano-dv4x8x8", models.dv)):
-        recon = batched(lambda v, tok=tok: nano_eval.reconstruct(tok, v), video, size=8)
-        rows.append({"what": "tokenizer", "model": name, "data": f"held-out sim ({n} episodes)",
-                     **nano_eval.scores(recon, video)})  # fmt: skip
-        for clip, windows in real.items():
-            recon = nano_eval.reconstruct(tok, windows)
-            rows.append({"what": "tokenizer", "model": name, "data": f"real: {clip} ({len(windows)}x25 frames)",
-                         **nano_eval.scores(recon, windows)})  # fmt: skip
-        print(f"[{time.perf_counter() - start:.0f} s] {name} done", flush=True)
-
-    # world models
+    rows = tokenizer_rows(models, video, real_clips(1 if args.quick else 4), start)
     speed = {}
     for context in (1, 5):
-        label = f"held-out sim, context {context}"
-        pred = batched(lambda v, a, k=context: nano_eval.diffusion_rollout(models.v2w, v, a, k, args.steps), video, actions,
-                       size=16)  # fmt: skip
-        rows.append({"what": "world model", "model": "nano-v2w-action", "data": label,
-                     **nano_eval.scores(pred, video, context)})  # fmt: skip
-        print(f"[{time.perf_counter() - start:.0f} s] diffusion context {context} done", flush=True)
-        ar_preds = [
-            nano_eval.ar_rollout(models.ar, video[i : i + 1], actions[i : i + 1], context, medusa=True).video
-            for i in range(n_ar)
-        ]
-        rows.append({"what": "world model", "model": "nano-ar (greedy, Medusa)", "data": label + f" ({n_ar} ep.)",
-                     **nano_eval.scores(torch.cat(ar_preds), video[:n_ar], context)})  # fmt: skip
+        rows += world_model_rows(models, data, context, args.steps, n_ar, start)
         speed[f"context_{context}"] = ar_speed(models, video, actions, context, min(n_ar, 4))
         torch.set_num_threads(threads)
-        print(f"[{time.perf_counter() - start:.0f} s] AR context {context} done: {speed[f'context_{context}']}",
+        print(f"[{time.perf_counter() - start:.0f} s] AR speed context {context}: {speed[f'context_{context}']}",
               flush=True)  # fmt: skip
-        rows.append({"what": "world model", "model": "baseline: repeat last frame", "data": label,
-                     **nano_eval.scores(nano_eval.repeat_last(video, context), video, context)})  # fmt: skip
-        if context == 5:
-            lin = batched(lambda v: nano_eval.latent_linear(models.cv, v, 5), video, size=8)
-            rows.append({"what": "world model", "model": "baseline: linear extrapolation in latent space",
-                         "data": label, **nano_eval.scores(lin, video, context)})  # fmt: skip
+    clips = held_out_physics(args.data, args.physics_per_scene)
+    physics, per_scene = physics_rows(models, clips, args.steps, start)
+    rows += physics
 
-    rows += physics_rows(models, held_out_physics(args.data, args.physics_per_scene), args.steps, start)
-
-    header = f"| {'what':<11} | {'model':<46} | {'data':<36} | {'PSNR dB':>7} | {'SSIM':>6} | {'obj. IoU':>8} |"
-    lines = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
-    for r in rows:
-        iou = f"{r['iou']:>8.3f}" if "iou" in r else f"{'':>8}"
-        psnr = f"{r['psnr']:>7.2f}" if r["psnr"] is not None else f"{'':>7}"
-        ssim = f"{r['ssim']:>6.3f}" if r["ssim"] is not None else f"{'':>6}"
-        lines.append(f"| {r['what']:<11} | {r['model']:<46} | {r['data']:<36} | {psnr} | {ssim} | {iou} |")
-    table = "\n".join(lines)
-    print(table)
-    for key, value in speed.items():
-        print(f"AR decoding ({key}): {value}")
-    result = {
-        "rows": rows,
+    metadata = {
         "ar_speed": speed,
+        "physics_per_scene": per_scene,
         "episodes": n,
         "held_out_seeds": [int(data["seeds"].min()), int(data["seeds"].max())],
+        "physics_seeds": sorted({clip.seed for clip in clips}),
         "diffusion_sampler": f"res2ab, {args.steps} steps, guidance 0",
-        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads",
-        "seconds": round(time.perf_counter() - start, 1),
-        "table": table,
+        "metrics": "cosmos.eval: action_following, physics_alignment, future_scores (8-bit frames)",
+        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {threads} threads",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out} ({result['seconds']} s)")
+    table = EvalTable(f"quality of the nano models ({n} held-out episodes)", rows, COLUMNS, metadata)
+    readme = readme_table(rows, n, len(clips))
+    print(table)
+    print()
+    print(readme)
+    for key, value in speed.items():
+        print(f"AR decoding ({key}): {value}")
+    metadata["seconds"] = round(time.perf_counter() - start, 1)
+    metadata["readme_table"] = readme.to_markdown()
+    table.save_json(args.out)
+    print(f"wrote {args.out} ({metadata['seconds']} s)")
 
 
 if __name__ == "__main__":

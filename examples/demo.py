@@ -37,6 +37,7 @@ from cosmos.core import (
     video_to_frames,
     write_video,
 )
+from cosmos.eval import future_scores, repeat_last_frame
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
         frames, actions, source = user_clip(args.input, args.actions)
     metrics["input"] = source
     print(f"[{clock()} s] input: {source}")
-    video = nano_eval.to_video(frames[None])  # [1, 3, 25, 64, 64]
+    video = frames_to_video(frames[None])  # [1, 3, 25, 64, 64]
     action = torch.from_numpy(actions)[None].float()  # [1, 24, 7]
 
     # 2. pre-guard
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> dict:
     recon_cv = nano_eval.reconstruct(models.cv, video)
     recon_dv = nano_eval.reconstruct(models.dv, video)
     metrics["tokenizer"] = {
-        "nano-cv4x8x8": nano_eval.scores(recon_cv, video),
-        "nano-dv4x8x8": nano_eval.scores(recon_dv, video),
+        "nano-cv4x8x8": future_scores(recon_cv, video),
+        "nano-dv4x8x8": future_scores(recon_dv, video),
     }
     print(f"[{clock()} s] tokenizers: {json.dumps(metrics['tokenizer'])}")
 
@@ -151,12 +152,12 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     pred_diffusion = nano_eval.diffusion_rollout(models.v2w, video, action, args.context, args.steps)
     metrics["diffusion"] = {
-        **nano_eval.scores(pred_diffusion, video, args.context),
+        **future_scores(pred_diffusion, video, args.context),
         "seconds": round(time.perf_counter() - t0, 2),
         "sampler": f"res2ab, {args.steps} steps, no guidance",
     }
-    baseline = nano_eval.repeat_last(video, args.context)
-    metrics["baseline_repeat_last_frame"] = nano_eval.scores(baseline, video, args.context)
+    baseline = repeat_last_frame(video, args.context)
+    metrics["baseline_repeat_last_frame"] = future_scores(baseline, video, args.context)
     print(f"[{clock()} s] diffusion: {json.dumps(metrics['diffusion'])}")
 
     # 5. AR, Medusa on, and plain for the comparison
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
     ar_plain = nano_eval.ar_rollout(models.ar, video, action, args.context, medusa=False)
     same = bool(torch.equal(ar_medusa.tokens.indices, ar_plain.tokens.indices))
     metrics["ar"] = {
-        **nano_eval.scores(ar_medusa.video, video, args.context),
+        **future_scores(ar_medusa.video, video, args.context),
         "medusa_tokens_per_s": round(ar_medusa.stats.tokens_per_second, 1),
         "plain_tokens_per_s": round(ar_plain.stats.tokens_per_second, 1),
         "medusa_speedup": round(ar_medusa.stats.tokens_per_second / ar_plain.stats.tokens_per_second, 2),
