@@ -8,9 +8,9 @@ the models and the held-out data (``examples/nano_data.py``) and lays the result
   (``box.mp4``, ``vtest.avi`` from Debian's opencv-doc via ``examples/fetch_media.py``; 25-frame windows, short
   side resized to 64, centre crop).
 * World models: :func:`cosmos.eval.action_following` on the held-out robot episodes, from the first frame
-  (context 1) or the first five frames (context 5, two latent frames) plus the actions of the predicted
-  transitions, through the ``cosmos.core.WorldModel`` roll-out: ``nano-v2w-action`` (RES-2ab, 20 steps, no
-  guidance), ``nano-ar`` (greedy, Medusa), the repeat-last-frame baseline (the protocol's own row) and, at
+  (context 1) or the first five frames (context 5, two latent frames) plus the episode's 24 actions (those of
+  the context transitions too: ``context_actions=True``), through the ``cosmos.core.WorldModel`` contract:
+  ``nano-v2w-action`` (RES-2ab, 20 steps, no guidance), ``nano-ar`` (greedy, Medusa), the repeat-last-frame baseline (the protocol's own row) and, at
   context 5, linear extrapolation in the nano-cv4x8x8 latent space (``nano_eval.latent_linear``, scored with
   :func:`cosmos.eval.future_scores`). Scores are on the predicted frames 1..24 (context 1) or 5..24 (context 5).
 * AR decoding speed (first 4 episodes, 1 and 2 threads): tokens/s of plain greedy decoding, of Medusa with the
@@ -144,14 +144,19 @@ def tokenizer_rows(models, video: torch.Tensor, real: dict[str, torch.Tensor], s
 
 
 def world_model_rows(models, data: dict, context: int, steps: int, n_ar: int, start: float) -> list[dict]:
-    """:func:`cosmos.eval.action_following` rows of both world models at one context length (+ baselines)."""
+    """:func:`cosmos.eval.action_following` rows of both world models at one context length (+ baselines).
+
+    The models also get the episode's actions of the transitions inside the context (``context_actions=True``:
+    known past actions, as in training); at context 5 leaving them unknown (zeros) costs ~1 dB."""
     episodes = [ActionEpisode(v, a, int(s)) for v, a, s in zip(data["video"], data["actions"], data["seeds"])]
     label = f"held-out sim, context {context}"
     v2w = action_following(models.v2w, episodes, context_frames=context, batch_size=16, name=V2W_NAME,
+                           context_actions=True,
                            rollout_options={"num_steps": steps, "sampler": "res2ab", "guidance": 0.0})  # fmt: skip
     print(f"[{time.perf_counter() - start:.0f} s] diffusion context {context} done", flush=True)
     ar = action_following(models.ar, episodes[:n_ar], context_frames=context, batch_size=1, baselines=False,
-                          name=AR_NAME, rollout_options={"temperature": 0.0, "medusa": True})  # fmt: skip
+                          name=AR_NAME, context_actions=True,
+                          rollout_options={"temperature": 0.0, "medusa": True})  # fmt: skip
     print(f"[{time.perf_counter() - start:.0f} s] AR context {context} done", flush=True)
     model, baseline = v2w.rows
     rows = [{"what": "world model", "model": V2W_NAME, "data": label, "psnr": model["psnr"], "ssim": model["ssim"]},
@@ -275,10 +280,7 @@ def readme_table(rows: list[dict], episodes: int, clips: int) -> EvalTable:
     out = []
     for tok in ("nano-cv4x8x8", "nano-dv4x8x8"):
         found = [r for r in rows if r["what"] == "tokenizer" and r["model"] == tok]
-        names = [
-            r["data"].split(" (")[0].removeprefix("real: ")
-            for r in found
-        ]
+        names = [r["data"].split(" (")[0].removeprefix("real: ") for r in found]
         out.append(line("tokenizer", tok, " / ".join(names), found))
     for context, title in ((1, "world model, 1 context frame"), (5, "world model, 5 context frames")):
         data = f"held-out sim, context {context}"

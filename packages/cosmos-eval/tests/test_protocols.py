@@ -21,6 +21,7 @@ from cosmos.eval import (
     object_iou,
     physics_alignment,
     physics_episodes,
+    rollout_future,
 )
 
 from .conftest import INTRINSICS, ToyWorldModel, lookup_oracle, repeat_last_model
@@ -185,6 +186,39 @@ def test_action_following_takes_datasets_of_any_form_and_length():
     table = action_following(_panning_oracle(), iter(dataset), context_frames=3, baselines=False)
     assert table.rows[0]["episodes"] == 3 and table.rows[0]["frames"] == 6 + 6 + 4
     assert table.rows[0]["psnr"] == math.inf
+
+
+class _LatentPanningOracle(ToyWorldModel):
+    """The panning oracle on the contract's latent path: ``predict`` records the actions it knows from the state
+    (the context's) and rolls the last context frame by the new ones."""
+
+    def __init__(self, **kwargs):
+        super().__init__(_panning_oracle().predict_future, **kwargs)
+        self.known: list[torch.Tensor | None] = []
+
+    def predict(self, state, actions, *, num_frames=None, seed=None, **sampler_options):
+        from cosmos.core import Latent, WorldState
+
+        self.known.append(state.actions)
+        video = state.chunks[0].z
+        full = torch.cat([video, self.predict_future(video, actions, actions.shape[1])], dim=2)
+        return WorldState((Latent(full, 1, 1),), (full.shape[2],), (0,), actions)
+
+
+def test_action_following_can_give_the_context_actions():
+    episodes = [_panning_episode(seed) for seed in range(3)]
+    model = _LatentPanningOracle()
+    table = action_following(model, episodes, context_frames=3, batch_size=2, baselines=False,
+                             context_actions=True)  # fmt: skip
+    assert table.rows[0]["psnr"] == math.inf and table.metadata["context_actions"] == "given"
+    assert not model.calls  # the latent path, not rollout
+    known = torch.cat(model.known)
+    assert torch.equal(known, torch.from_numpy(np.stack([a[:2] for _, a in episodes])))  # actions[: T0 - 1]
+    default = action_following(model, episodes, context_frames=3, baselines=False)
+    assert len(model.calls) == 1 and default.metadata["context_actions"] == "unknown (zeros)"
+    with pytest.raises(ShapeError, match="context_actions must be"):
+        rollout_future(model, frames_to_video(episodes[0][0]), torch.zeros(1, 6, 2), 3,
+                       context_actions=torch.zeros(1, 3, 2))  # fmt: skip
 
 
 def test_action_following_bad_input():

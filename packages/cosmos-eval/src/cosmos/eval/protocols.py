@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cosmos.core import ShapeError, WorldModel, frames_to_video, psnr, ssim, video_to_frames
+from cosmos.core import ShapeError, WorldModel, WorldState, frames_to_video, psnr, ssim, video_to_frames
 from cosmos.core.metrics import psnr_from_mse
 from cosmos.eval.episodes import (
     HELDOUT_SEED0,
@@ -97,6 +97,7 @@ def rollout_future(
     batch_size: int = 8,
     seed: int = 0,
     rollout_options: dict[str, Any] | None = None,
+    context_actions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The truth's first ``context_frames`` frames followed by the model's predictions, ``[B, 3, T, H, W]``.
 
@@ -104,25 +105,62 @@ def rollout_future(
     seed=seed + first_row, **rollout_options)``; ``actions`` is ``[B, N, A]`` (``None`` for a model without
     actions).
 
+    ``context_actions`` ``[B, T0 - 1, A]``: the actions of the transitions **inside** the context, when known
+    (held-out episodes). ``rollout`` treats them as unknown (zeros, the contract's convention); given here, the
+    roll-out takes the contract's latent path instead, ``encode_context`` -> the state with these actions ->
+    ``predict(state, actions, num_frames=N, seed=..., **rollout_options)`` -> ``decode`` (same seeds, no
+    guardrail), so a model trained on whole clips sees the actions it was trained with.
+
     Raises:
-        ShapeError: the model returns a video of another shape than ``[b, 3, T0 + N, H, W]``.
+        ShapeError: the model returns a video of another shape than ``[b, 3, T0 + N, H, W]``, or
+            ``context_actions`` is not ``[B, T0 - 1, A]``.
     """
     batch, _, frames, height, width = video.shape
     future = frames - context_frames
+    if context_actions is not None and (
+        actions is None or tuple(context_actions.shape) != (batch, context_frames - 1, actions.shape[-1])
+    ):
+        raise ShapeError(
+            f"context_actions must be [{batch}, {context_frames - 1}, A] beside actions, got "
+            f"{tuple(context_actions.shape)}"
+        )
     outputs = []
     for start in range(0, batch, batch_size):
         context = video[start : start + batch_size, :, :context_frames]
         rows = None if actions is None else actions[start : start + batch_size]
-        result = world_model.rollout(
-            context, rows, num_frames=future, seed=seed + start, **(rollout_options or {})
-        )
-        expected = (len(context), 3, frames, height, width)
-        if tuple(result.video.shape) != expected:
-            raise ShapeError(
-                f"{type(world_model).__name__}.rollout returned {tuple(result.video.shape)}, expected {expected}"
+        if context_actions is None:
+            predicted = world_model.rollout(
+                context, rows, num_frames=future, seed=seed + start, **(rollout_options or {})
+            ).video
+        else:
+            known = context_actions[start : start + batch_size].float()
+            predicted = _rollout_with_context_actions(
+                world_model, context, known, rows, future, seed + start, rollout_options or {}
             )
-        outputs.append(result.video[:, :, context_frames:].float().cpu())
+        expected = (len(context), 3, frames, height, width)
+        if tuple(predicted.shape) != expected:
+            raise ShapeError(
+                f"{type(world_model).__name__}.rollout returned {tuple(predicted.shape)}, expected {expected}"
+            )
+        outputs.append(predicted[:, :, context_frames:].float().cpu())
     return torch.cat([video[:, :, :context_frames], torch.cat(outputs)], dim=2)
+
+
+def _rollout_with_context_actions(
+    world_model: WorldModel,
+    context: torch.Tensor,
+    known: torch.Tensor,
+    actions: torch.Tensor,
+    future: int,
+    seed: int,
+    options: dict[str, Any],
+) -> torch.Tensor:
+    """``encode_context`` -> state with the context's actions ``known`` -> ``predict`` -> ``decode``."""
+    state = world_model.encode_context(context)
+    if known.shape[1]:
+        state = WorldState(state.chunks, state.frames, state.overlaps, known, state.extras)
+    state = world_model.predict(state, actions, num_frames=future, seed=seed, **options)
+    return world_model.decode(state)
 
 
 def future_scores(
@@ -325,6 +363,7 @@ def action_following(
     baselines: bool = True,
     name: str | None = None,
     rollout_options: dict[str, Any] | None = None,
+    context_actions: bool = False,
 ) -> EvalTable:
     """Action following (Cosmos paper section 5.3 / robotics: Bridge, PSNR 21.14 and SSIM 0.82 for the 7B
     action-conditioned Video2World): predict an episode's future from its first frames and its actions.
@@ -340,6 +379,9 @@ def action_following(
             any dataset yielding them; see :func:`cosmos.eval.episodes.action_episodes`), or a count of
             simulated Franka episodes (held-out seeds 1,000,000.., the model's ``chunk_frames``; ``[sim]`` extra).
         context_frames, batch_size, seed, baselines, name, rollout_options: as :func:`physics_alignment`.
+        context_actions: also give the model the episode's actions ``actions[: context_frames - 1]`` of the
+            transitions inside the context (see :func:`rollout_future`); by default they are unknown (zeros,
+            the ``WorldModel.rollout`` convention). Only matters for ``context_frames > 1``.
 
     Returns:
         an :class:`EvalTable` with columns ``model, context_frames, episodes, frames, psnr, ssim``.
@@ -359,8 +401,11 @@ def action_following(
     count = 0
     for batch in _batches(action_episodes(episodes), batch_size):
         true, actions = _action_batch(world_model, batch, context_frames)
+        known = None
+        if context_actions:
+            known = torch.from_numpy(np.stack([episode.actions[: context_frames - 1] for episode in batch]))
         pred = rollout_future(world_model, true, actions, context_frames, batch_size=batch_size, seed=seed + count,
-                              rollout_options=rollout_options)  # fmt: skip
+                              rollout_options=rollout_options, context_actions=known)  # fmt: skip
         scores["model"].append(_frame_scores(pred, true, context_frames))
         scores["baseline"].append(
             _frame_scores(repeat_last_frame(true, context_frames), true, context_frames)
@@ -375,6 +420,7 @@ def action_following(
         rows.append({"model": names[key], "context_frames": context_frames, "episodes": count,
                      "frames": len(values), "psnr": float(values.mean()), "ssim": float(similarity.mean())})  # fmt: skip
     metadata = {"protocol": "action_following", "context_frames": context_frames, "episodes": count,
+                "context_actions": "given" if context_actions else "unknown (zeros)",
                 "psnr": "dB, mean over predicted frames of per-frame PSNR, 8-bit frames",
                 "rollout_options": {k: repr(v) for k, v in (rollout_options or {}).items()},
                 "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
