@@ -7,6 +7,7 @@ pybullet is imported only when a generator runs, so this package imports without
 """
 
 from cosmos.curate.sim.dataset import (
+    DRIVE_ARRAYS,
     drive_from_sample,
     views_from_grid,
     write_driving_dataset,
@@ -34,6 +35,7 @@ from cosmos.curate.sim.tasks import HELDOUT_TASK_SEED0, TASK_NAMES, RobotTask, T
 
 __all__ = [
     "ACTION_NAMES",
+    "DRIVE_ARRAYS",
     "DRIVING_GRID_LAYOUT",
     "DRIVING_VIEW_NAMES",
     "DrivingConfig",

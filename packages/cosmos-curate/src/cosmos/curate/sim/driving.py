@@ -183,7 +183,9 @@ class DrivingEpisode:
         trajectory: float32 ``[T, num_waypoints, 3]``: the next waypoints in the ego frame of each frame (m).
         vehicle_poses: float64 ``[N, T, 4, 4]`` box-centre-to-world of the other vehicles.
         captions: one caption per view (templates).
-        metadata: seed, config, fps, view names, conventions, road, lane changes, vehicles, obstacles.
+        metadata: seed, config, fps, view names, conventions, the rig (``camera_to_ego``), the ego's speed
+            and lane change, the road (lane offsets from the centreline, left positive; edge-line offset;
+            ``centreline`` rows ``(s, x, y, heading)`` every 2 m), vehicles, cones and the captions.
     """
 
     views: np.ndarray
@@ -583,6 +585,10 @@ def generate_drive(seed: int, config: DrivingConfig = DrivingConfig()) -> Drivin
     finally:
         client.disconnect()
 
+    samples = np.arange(span[0], span[1], 2.0)
+    centreline = np.concatenate(
+        [samples[:, None], road.point(samples), road.heading(samples)[:, None]], axis=1
+    )
     for vehicle, poses in zip(vehicles, vehicle_poses):
         vehicle["size"] = list(_VEHICLE_SIZE)
         vehicle["start_position"] = poses[0, :3, 3].tolist()
@@ -609,7 +615,14 @@ def generate_drive(seed: int, config: DrivingConfig = DrivingConfig()) -> Drivin
             if ego.lane_from == ego.lane_to
             else {"start_s": ego.change_start, "duration_s": ego.change_duration},
         },
-        "road": {"num_lanes": config.num_lanes, "lane_width": config.lane_width, "lane_0": "rightmost"},
+        "road": {
+            "num_lanes": config.num_lanes,
+            "lane_width": config.lane_width,
+            "lane_0": "rightmost",
+            "lane_offsets": [road.lane_offset(lane) for lane in range(config.num_lanes)],
+            "edge_line_offset": road.half_width - 0.2,
+            "centreline": centreline.tolist(),
+        },
         "vehicles": vehicles,
         **static,
     }
