@@ -499,6 +499,28 @@ def _build_static(
     return {"obstacles": obstacles, "num_trees": num_trees}
 
 
+def _projection(config: DrivingConfig, near: float = 0.1) -> list[float]:
+    """Column-major OpenGL projection of the render size whose pixels match :func:`intrinsics_matrix`.
+
+    The TinyRenderer samples pixel column ``j`` at ``u = j`` and row ``i`` at ``v = i + 1`` of the usual NDC to
+    pixel mapping (measured: small boxes land half a pixel right of and above their projections), so the
+    principal point given to it is shifted by ``(-0.5, +0.5)`` pixels: then the pixel ``(i, j)`` shows what ``K``
+    puts at its centre ``(j + 0.5, i + 0.5)``.
+    """
+    height, width = config.height * config.supersample, config.width * config.supersample
+    k = intrinsics_matrix(height, width, config.horizontal_fov_deg)
+    cx, cy, far = k[0, 2] - 0.5, k[1, 2] + 0.5, config.view_distance
+    matrix = np.array(
+        [
+            [2 * k[0, 0] / width, 0.0, 1 - 2 * cx / width, 0.0],
+            [0.0, 2 * k[1, 1] / height, 2 * cy / height - 1, 0.0],
+            [0.0, 0.0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+            [0.0, 0.0, -1.0, 0.0],
+        ]
+    )
+    return matrix.flatten(order="F").tolist()
+
+
 def _render(client, p, config: DrivingConfig, camera_to_world: np.ndarray, projection) -> np.ndarray:
     scale = config.supersample
     height, width = config.height * scale, config.width * scale
@@ -570,11 +592,7 @@ def generate_drive(seed: int, config: DrivingConfig = DrivingConfig()) -> Drivin
                 "box", (length / 2, width / 2, height / 2), tuple(vehicle["colour"]), [0, 0, -50]
             )
             bodies.append(body)
-        aspect = config.width / config.height
-        vertical_fov = 2 * math.degrees(
-            math.atan(math.tan(math.radians(config.horizontal_fov_deg) / 2) / aspect)
-        )
-        projection = client.computeProjectionMatrixFOV(vertical_fov, aspect, 0.1, config.view_distance)
+        projection = _projection(config)
         frames = np.empty((config.views, config.num_frames, config.height, config.width, 3), np.uint8)
         for t in range(config.num_frames):
             for index, body in enumerate(bodies):
