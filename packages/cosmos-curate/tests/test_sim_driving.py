@@ -116,7 +116,7 @@ def test_waypoints_project_onto_the_road_in_the_front_view():
 
 def test_lane_markings_project_exactly_where_they_are_rendered():
     # 256 px, no supersampling: the 15 cm edge lines are >= 2 px wide up to 15 m, so the pixel under each
-    # projected line centre must be white in every view that sees it (a 2% focal-length or a 1 px principal-point error fails this)
+    # projected line centre must be white in every view that sees it (a 3% focal-length or a half-pixel principal-point error fails this)
     config = DrivingConfig(height=256, width=256, supersample=1, num_frames=1, **EMPTY)
     drive = generate_drive(2, config)
     road = drive.metadata["road"]
