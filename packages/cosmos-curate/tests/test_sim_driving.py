@@ -1,6 +1,7 @@
 """Simulated multi-camera driving: determinism, shapes, rigid cameras, projection consistency with the
 rendered pixels, the trajectory's definition, the shard round trip, the CLI and named errors."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -203,6 +204,24 @@ def test_cli_sim_drive(tmp_path, capsys):
     assert "sim-drive: 1 drives x 3 views" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "driving" and manifest["samples"][0]["width"] == 48
+    if importlib.util.find_spec("pyarrow") is not None:
+        assert (
+            main(
+                [
+                    "sim-drive",
+                    str(tmp_path / "lr"),
+                    "--num",
+                    "1",
+                    "--size",
+                    "16",
+                    "--frames",
+                    "2",
+                    "--lerobot",
+                ]
+            )
+            == 0
+        )
+        assert (tmp_path / "lr/videos/observation.images.front_right/chunk-000/file-000.mp4").is_file()
 
 
 @pytest.mark.parametrize(
@@ -235,3 +254,36 @@ def test_bad_inputs_raise_named_errors():
         project_points(np.zeros((4, 2)), np.eye(3), np.eye(4))
     with pytest.raises(ShapeError):
         project_points(np.zeros(3), np.eye(4), np.eye(4))
+
+
+def test_lerobot_export_has_one_camera_per_view(tmp_path):
+    pytest.importorskip("pyarrow", reason="LeRobot export needs the [lerobot] extra (pyarrow)")
+    from cosmos.curate.lerobot import LeRobotDataset
+    from cosmos.curate.lerobot_writer import export_sim_drives
+
+    config = DrivingConfig(views=3, height=32, width=32, num_frames=4)
+    export_sim_drives(tmp_path / "lr", [0, 1], config, codec="h264")
+    dataset = LeRobotDataset(tmp_path / "lr", camera="observation.images.front_left")
+    assert len(dataset) == 2 and set(dataset.cameras) == {
+        f"observation.images.{n}" for n in config.view_names
+    }
+    drive = generate_drive(1, config)
+    episode = dataset[1]
+    assert np.array_equal(episode.actions, drive.trajectory.reshape(4, 192))  # the trajectory, point-major
+    assert np.allclose(episode.states[:, :2], drive.ego_poses[:, :2, 3], atol=1e-5)
+    assert episode.task == drive.captions[0] and episode.frames.shape == (4, 32, 32, 3)
+    error = episode.frames.astype(float) - drive.views[1].astype(float)
+    assert 10 * np.log10(255**2 / np.mean(error**2)) > 25
+
+
+def test_lerobot_writer_rejects_cameras_of_different_lengths(tmp_path):
+    pytest.importorskip("pyarrow", reason="LeRobot export needs the [lerobot] extra (pyarrow)")
+    from cosmos.curate.lerobot_writer import write_lerobot_v30
+
+    frames = {
+        "observation.images.a": np.zeros((3, 8, 8, 3), np.uint8),
+        "observation.images.b": np.zeros((2, 8, 8, 3), np.uint8),
+    }
+    episode = {"frames": frames, "actions": np.zeros((3, 2)), "states": np.zeros((3, 1)), "task": "t"}
+    with pytest.raises(ShapeError, match="camera 'observation.images.b' has 2 frames"):
+        write_lerobot_v30(tmp_path / "bad", [episode], fps=10, codec="h264")

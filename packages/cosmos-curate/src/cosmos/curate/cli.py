@@ -159,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     drive.add_argument("--fps", type=float, default=10.0, help="frames per second")
     drive.add_argument("--lanes", type=int, default=3, help="lanes of the road")
     drive.add_argument("--seed", type=int, default=0, help="seed of the first drive (then seed+1, ...)")
+    drive.add_argument(
+        "--lerobot",
+        action="store_true",
+        help="write a LeRobot v3.0 dataset instead of shards (needs [lerobot])",
+    )
     export = commands.add_parser(
         "lerobot-export", help="simulate robot episodes into a LeRobot v3.0 dataset (needs [sim], [lerobot])"
     )
@@ -250,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
             fps=args.fps,
             num_lanes=args.lanes,
         )
+        if args.lerobot:
+            from cosmos.curate.lerobot_writer import export_sim_drives
+
+            export_sim_drives(args.out, range(args.seed, args.seed + args.num), config)
+            print(f"sim-drive: {args.num} drives x {args.views} views (LeRobot v3.0) -> {args.out}")
+            return 0
         manifest = write_driving_dataset(args.out, args.num, seed=args.seed, config=config)
         changes = sum(s["ego"]["lane_change"] is not None for s in manifest["samples"])
         print(
