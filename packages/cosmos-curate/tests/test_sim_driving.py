@@ -25,7 +25,7 @@ from cosmos.curate.sim import (  # noqa: E402
 from cosmos.curate.sim.driving import GRASS_COLOUR, camera_to_ego  # noqa: E402
 
 TINY = DrivingConfig(height=32, width=32, num_frames=4)
-EMPTY = dict(traffic_density=0.0, obstacle_density=0.0, tree_density=0.0)
+EMPTY = dict(traffic_density=0.0, obstacle_density=0.0, tree_density=0.0, ground_detail=0.0)
 
 
 @pytest.fixture(scope="module")
