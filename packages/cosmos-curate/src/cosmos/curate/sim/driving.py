@@ -343,14 +343,14 @@ class _EgoMotion:
 
 
 def _draw_ego(rng: np.random.Generator, config: DrivingConfig, horizon: float) -> _EgoMotion:
-    lane = int(rng.integers(config.num_lanes))
-    target, start, duration = lane, 0.0, 1.0
+    """The ego's speed profile and lane (change); always the same draws, so later draws do not depend on it."""
+    lane = target = int(rng.integers(config.num_lanes))
     change = rng.uniform() < config.lane_change_prob
     duration = rng.uniform(3.0, 5.0)
-    start = rng.uniform(-1.0, max(horizon - duration, 0.0))
-    side = rng.choice([-1, 1])
+    start = rng.uniform(-1.0, max(horizon - duration, 0.0))  # may be under way at the first frame
+    side = int(rng.choice([-1, 1]))
     if change and config.num_lanes > 1:
-        target = lane + int(side) if 0 <= lane + int(side) < config.num_lanes else lane - int(side)
+        target = lane + side if 0 <= lane + side < config.num_lanes else lane - side
     return _EgoMotion(
         v0=float(rng.uniform(*config.speed_range)),
         speed_amplitude=float(rng.uniform(0.0, 0.08)),
