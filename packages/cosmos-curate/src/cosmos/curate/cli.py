@@ -1,4 +1,4 @@
-"""``cosmos-curate`` command line: run, split, dedup, shard, sim, lerobot-export.
+"""``cosmos-curate`` command line: run, split, dedup, shard, sim, sim-drive, lerobot-export.
 
 Examples::
 
@@ -9,6 +9,7 @@ Examples::
     cosmos-curate shard out/                    # webdataset tars under out/shards + manifest.json
     cosmos-curate sim robot --num 200 --out sim_robot/
     cosmos-curate sim physics --num 64 --out sim_physics/ --size 128
+    cosmos-curate sim-drive sim_drive/ --num 20 --views 3 --size 64 --frames 25   # multi-camera driving
     cosmos-curate lerobot-export sim_lerobot/ --seeds 0:10 --size 64 --frames 25   # LeRobot v3.0
 """
 
@@ -147,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--frames", type=int, help="physics: frames per clip (default 33); robot: steps (default 25)"
     )
+    drive = commands.add_parser(
+        "sim-drive", help="simulate multi-camera drives (3 forward or 6 surround views) into shards"
+    )
+    drive.add_argument("out", help="output folder")
+    drive.add_argument("--num", type=int, required=True, help="drives to generate")
+    drive.add_argument("--views", type=int, choices=[3, 6], default=3, help="cameras per drive")
+    drive.add_argument("--size", type=int, default=64, help="frame height and width of each view (pixels)")
+    drive.add_argument("--frames", type=int, default=25, help="frames per view")
+    drive.add_argument("--fps", type=float, default=10.0, help="frames per second")
+    drive.add_argument("--lanes", type=int, default=3, help="lanes of the road")
+    drive.add_argument("--seed", type=int, default=0, help="seed of the first drive (then seed+1, ...)")
+    drive.add_argument(
+        "--lerobot",
+        action="store_true",
+        help="write a LeRobot v3.0 dataset instead of shards (needs [lerobot])",
+    )
     export = commands.add_parser(
         "lerobot-export", help="simulate robot episodes into a LeRobot v3.0 dataset (needs [sim], [lerobot])"
     )
@@ -227,6 +244,28 @@ def main(argv: list[str] | None = None) -> int:
             )
             write_physics_dataset(args.out, args.num, seed=args.seed, config=config)
             print(f"sim physics: {args.num} clips -> {args.out}")
+    elif args.command == "sim-drive":
+        from cosmos.curate.sim import DrivingConfig, write_driving_dataset
+
+        config = DrivingConfig(
+            views=args.views,
+            height=args.size,
+            width=args.size,
+            num_frames=args.frames,
+            fps=args.fps,
+            num_lanes=args.lanes,
+        )
+        if args.lerobot:
+            from cosmos.curate.lerobot_writer import export_sim_drives
+
+            export_sim_drives(args.out, range(args.seed, args.seed + args.num), config)
+            print(f"sim-drive: {args.num} drives x {args.views} views (LeRobot v3.0) -> {args.out}")
+            return 0
+        manifest = write_driving_dataset(args.out, args.num, seed=args.seed, config=config)
+        changes = sum(s["ego"]["lane_change"] is not None for s in manifest["samples"])
+        print(
+            f"sim-drive: {args.num} drives x {args.views} views ({changes} with a lane change) -> {args.out}"
+        )
     elif args.command == "lerobot-export":
         from cosmos.curate.lerobot_writer import export_sim_episodes
         from cosmos.curate.sim import RobotConfig

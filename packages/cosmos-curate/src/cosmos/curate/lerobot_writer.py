@@ -9,6 +9,7 @@ Layout written (the same paths, columns and types as lerobot 0.4.4 writes; ``sha
       meta/episodes/chunk-000/file-000.parquet   one row per episode: files, index range, video window, stats
       data/chunk-000/file-000.parquet     one row per frame, one row group per episode
       videos/<camera>/chunk-000/file-000.mp4     every episode back to back, each starting on a key frame
+                                          (one mp4 per camera: episodes may carry several, e.g. drives)
 
 Video: AV1 (libsvtav1, else libaom-av1) with lerobot's defaults (yuv420p, GOP 2, CRF 30), falling back to
 H.264 (libx264) when the PyAV build has no AV1 encoder; ``video.codec`` in ``info.json`` records which.
@@ -38,6 +39,8 @@ __all__ = [
     "write_lerobot_v30",
     "export_sim_episodes",
     "sim_episode_to_lerobot",
+    "drive_to_lerobot",
+    "export_sim_drives",
     "choose_video_encoder",
     "DEFAULT_CAMERA",
 ]
@@ -113,25 +116,36 @@ def _field(episode: Any, name: str, default: Any = None) -> Any:
     return getattr(episode, name, default)
 
 
-def _episode_arrays(episode: Any, position: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``frames uint8 [T, H, W, 3]``, ``actions float32 [T, A]``, ``states float32 [T, S]`` of one input."""
-    frames = np.asarray(_field(episode, "frames"))
+def _episode_arrays(
+    episode: Any, position: int, camera: str
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``{camera: frames uint8 [T, H, W, 3]}``, ``actions float32 [T, A]``, ``states float32 [T, S]`` of one
+    input; ``frames`` is one array (stored under ``camera``) or a mapping of camera keys to arrays."""
+    field = _field(episode, "frames")
+    videos = {str(k): np.asarray(v) for k, v in field.items()} if isinstance(field, Mapping) else None
+    videos = videos if videos is not None else {camera: np.asarray(field)}
     actions = np.asarray(_field(episode, "actions"), dtype=np.float32)
     states = np.asarray(_field(episode, "states"), dtype=np.float32)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
-        raise ShapeError(
-            f"episode {position}: frames must be uint8 [T>0, H, W, 3], got {frames.dtype} {frames.shape}"
-        )
-    if frames.shape[1] % 2 or frames.shape[2] % 2:
-        raise ShapeError(
-            f"episode {position}: yuv420p video needs an even height and width, got {frames.shape[1:3]}"
-        )
-    for name, array in (("actions", actions), ("states", states)):
-        if array.ndim != 2 or len(array) != len(frames):
+    if not videos:
+        raise ShapeError(f"episode {position}: no cameras in frames")
+    length = len(next(iter(videos.values())))
+    for key, frames in videos.items():
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
             raise ShapeError(
-                f"episode {position}: {name} must be [T={len(frames)}, D] (one per frame), got {array.shape}"
+                f"episode {position}: frames must be uint8 [T>0, H, W, 3], got {frames.dtype} {frames.shape}"
             )
-    return frames, actions, states
+        if frames.shape[1] % 2 or frames.shape[2] % 2:
+            raise ShapeError(
+                f"episode {position}: yuv420p video needs an even height and width, got {frames.shape[1:3]}"
+            )
+        if len(frames) != length:
+            raise ShapeError(f"episode {position}: camera {key!r} has {len(frames)} frames, not {length}")
+    for name, array in (("actions", actions), ("states", states)):
+        if array.ndim != 2 or len(array) != length:
+            raise ShapeError(
+                f"episode {position}: {name} must be [T={length}, D] (one per frame), got {array.shape}"
+            )
+    return videos, actions, states
 
 
 def _stats(values: np.ndarray) -> dict[str, list]:
@@ -187,26 +201,29 @@ def _vector_feature(width: int, names: Sequence[str] | None) -> dict:
     return {"dtype": "float32", "shape": [width], "names": list(names) if names is not None else None}
 
 
-def _features(
-    camera: str, height: int, width: int, fps: float, codec: str, state: dict, action: dict
-) -> dict:
-    video_info = {
-        "video.height": height,
-        "video.width": width,
-        "video.codec": codec,
-        "video.pix_fmt": "yuv420p",
-        "video.is_depth_map": False,
-        "video.fps": fps,
-        "video.channels": 3,
-        "has_audio": False,
-    }
+def _features(cameras: dict[str, tuple[int, int]], fps: float, codec: str, state: dict, action: dict) -> dict:
+    def video_info(height: int, width: int) -> dict:
+        return {
+            "video.height": height,
+            "video.width": width,
+            "video.codec": codec,
+            "video.pix_fmt": "yuv420p",
+            "video.is_depth_map": False,
+            "video.fps": fps,
+            "video.channels": 3,
+            "has_audio": False,
+        }
+
     features = {
         camera: {
             "dtype": "video",
             "shape": [height, width, 3],
             "names": ["height", "width", "channels"],
-            "info": video_info,
-        },
+            "info": video_info(height, width),
+        }
+        for camera, (height, width) in cameras.items()
+    }
+    features |= {
         STATE_KEY: state,
         ACTION_KEY: action,
         "timestamp": {"dtype": "float32", "shape": [1], "names": None},
@@ -296,7 +313,7 @@ def _write_tasks(path: Path, tasks: dict[str, int]) -> None:
     pq.write_table(table, path)
 
 
-def _episode_row(index, length, task, frames_before, camera, window, stats) -> dict:
+def _episode_row(index, length, task, frames_before, windows, stats) -> dict:
     row = {
         "episode_index": index,
         "tasks": [task],
@@ -305,21 +322,22 @@ def _episode_row(index, length, task, frames_before, camera, window, stats) -> d
         "data/file_index": 0,
         "dataset_from_index": frames_before,
         "dataset_to_index": frames_before + length,
-        f"videos/{camera}/chunk_index": 0,
-        f"videos/{camera}/file_index": 0,
-        f"videos/{camera}/from_timestamp": window[0],
-        f"videos/{camera}/to_timestamp": window[1],
     }
+    for camera, window in windows.items():
+        row[f"videos/{camera}/chunk_index"] = 0
+        row[f"videos/{camera}/file_index"] = 0
+        row[f"videos/{camera}/from_timestamp"] = window[0]
+        row[f"videos/{camera}/to_timestamp"] = window[1]
     for feature, values in stats.items():
         row.update({f"stats/{feature}/{name}": value for name, value in values.items()})
     return {**row, "meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
 
 
-def _episode_stats(camera, frames, actions, states, timestamps, frames_before, index, task_index) -> dict:
+def _episode_stats(videos, actions, states, timestamps, frames_before, index, task_index) -> dict:
     length = len(actions)
     frame_index = np.arange(length, dtype=np.int64)[:, None]
     return {
-        camera: _image_stats(frames),
+        **{camera: _image_stats(frames) for camera, frames in videos.items()},
         STATE_KEY: _stats(states),
         ACTION_KEY: _stats(actions),
         "timestamp": _stats(timestamps[:, None]),
@@ -331,7 +349,7 @@ def _episode_stats(camera, frames, actions, states, timestamps, frames_before, i
 
 
 class _V30Writer:
-    """Streams episodes into one data parquet (a row group each) and one mp4; metadata at the end."""
+    """Streams episodes into one data parquet (a row group each) and one mp4 per camera; metadata at the end."""
 
     def __init__(
         self, root: Path, *, fps: float, camera: str, codec: str, crf: int | None, names: tuple
@@ -341,46 +359,49 @@ class _V30Writer:
         self.tasks: dict[str, int] = {}
         self.rows: list[dict] = []
         self.stats: list[dict] = []
-        self.video: _VideoFile | None = None
+        self.videos: dict[str, _VideoFile] = {}
         self.parquet = self.schema = self.shape = self.state = self.action = None
         self.num_frames = 0
 
-    def _open(self, height: int, width: int, action_width: int, state_width: int) -> None:
+    def _open(self, shape: tuple) -> None:
         _, _, pq = _pyarrow()
-        self.shape = (height, width, action_width, state_width)
+        self.shape = shape
+        cameras, action_width, state_width = shape
         self.state = _vector_feature(state_width, self.state_names)  # checks the names before any encoding
         self.action = _vector_feature(action_width, self.action_names)
-        mp4 = self.root / VIDEO_PATH.format(video_key=self.camera, chunk_index=0, file_index=0)
-        self.video = _VideoFile(mp4, self.fps, height, width, self.codec, self.crf)
+        for camera, height, width in cameras:
+            mp4 = self.root / VIDEO_PATH.format(video_key=camera, chunk_index=0, file_index=0)
+            self.videos[camera] = _VideoFile(mp4, self.fps, height, width, self.codec, self.crf)
         self.schema = _frame_schema(state_width, action_width)
         data = self.root / DATA_PATH.format(chunk_index=0, file_index=0)
         data.parent.mkdir(parents=True, exist_ok=True)
         self.parquet = pq.ParquetWriter(data, self.schema)
 
-    def add(self, frames: np.ndarray, actions: np.ndarray, states: np.ndarray, task: str) -> None:
+    def add(self, videos: dict[str, np.ndarray], actions: np.ndarray, states: np.ndarray, task: str) -> None:
         """Append one episode (arrays checked by :func:`_episode_arrays`)."""
-        index, shape = len(self.rows), (frames.shape[1], frames.shape[2], actions.shape[1], states.shape[1])
-        if self.video is None:
-            self._open(*shape)
+        cameras = tuple((camera, frames.shape[1], frames.shape[2]) for camera, frames in videos.items())
+        index, shape = len(self.rows), (cameras, actions.shape[1], states.shape[1])
+        if not self.videos:
+            self._open(shape)
         if shape != self.shape:
-            raise ShapeError(f"episode {index}: (H, W, A, S) = {shape} differs from episode 0's {self.shape}")
+            raise ShapeError(
+                f"episode {index}: ((camera, H, W), A, S) = {shape} differs from episode 0's {self.shape}"
+            )
         task_index = self.tasks.setdefault(task, len(self.tasks))
         table = _frame_table(self.schema, self.num_frames, index, task_index, self.fps, actions, states)
         self.parquet.write_table(table)
-        window = self.video.add_episode(frames)
+        windows = {camera: self.videos[camera].add_episode(frames) for camera, frames in videos.items()}
         timestamps = table["timestamp"].to_numpy()
-        stats = _episode_stats(
-            self.camera, frames, actions, states, timestamps, self.num_frames, index, task_index
-        )
-        self.rows.append(_episode_row(index, len(frames), task, self.num_frames, self.camera, window, stats))
+        stats = _episode_stats(videos, actions, states, timestamps, self.num_frames, index, task_index)
+        self.rows.append(_episode_row(index, len(actions), task, self.num_frames, windows, stats))
         self.stats.append(stats)
-        self.num_frames += len(frames)
+        self.num_frames += len(actions)
 
     def close(self) -> None:
         if self.parquet is not None:
             self.parquet.close()
-        if self.video is not None:
-            self.video.close()
+        for video in self.videos.values():
+            video.close()
 
     def write_meta(self, robot_type: str) -> None:
         """``meta/``: episodes parquet, tasks parquet, stats.json and (last) info.json."""
@@ -391,7 +412,8 @@ class _V30Writer:
         stats = {key: _aggregate([s[key] for s in self.stats]) for key in self.stats[0]}
         (self.root / "meta" / "stats.json").write_text(json.dumps(stats, indent=4))
         fps = int(self.fps) if float(self.fps).is_integer() else float(self.fps)
-        height, width, _, _ = self.shape
+        cameras = {camera: (height, width) for camera, height, width in self.shape[0]}
+        codec = next(iter(self.videos.values())).codec
         info = {
             "codebase_version": "v3.0",
             "robot_type": robot_type,
@@ -405,7 +427,7 @@ class _V30Writer:
             "splits": {"train": f"0:{len(self.rows)}"},
             "data_path": DATA_PATH,
             "video_path": VIDEO_PATH,
-            "features": _features(self.camera, height, width, fps, self.video.codec, self.state, self.action),
+            "features": _features(cameras, fps, codec, self.state, self.action),
         }
         (self.root / "meta" / "info.json").write_text(json.dumps(info, indent=4))
 
@@ -427,12 +449,13 @@ def write_lerobot_v30(
 
     Args:
         root: output folder; must not exist yet or be empty.
-        episodes: each a mapping or object with ``frames`` uint8 ``[T, H, W, 3]`` (H, W even), ``actions``
-            ``[T, A]`` and ``states`` ``[T, S]`` (one per frame; same H, W, A, S in every episode) and, when
-            ``tasks`` is None, ``task`` (e.g. :class:`cosmos.curate.lerobot.LeRobotEpisode`).
+        episodes: each a mapping or object with ``frames`` uint8 ``[T, H, W, 3]`` (H, W even) or a mapping of
+            camera keys to such arrays (several cameras: one video feature and mp4 each), ``actions``
+            ``[T, A]`` and ``states`` ``[T, S]`` (one per frame; same cameras, H, W, A, S in every episode)
+            and, when ``tasks`` is None, ``task`` (e.g. :class:`cosmos.curate.lerobot.LeRobotEpisode`).
         fps: frames per second.
         tasks: one task string for every episode, or one per episode; None: each episode's ``task``.
-        camera: the video feature's key.
+        camera: the video feature's key when ``frames`` is one array.
         robot_type, state_names, action_names: recorded in ``info.json``.
         codec: ``"auto"`` (AV1, else H.264), ``"av1"`` or ``"h264"`` (see :func:`choose_video_encoder`).
         crf: the encoder's constant rate factor (default: :data:`VIDEO_ENCODERS`' 30 for AV1, 23 for H.264).
@@ -455,7 +478,7 @@ def write_lerobot_v30(
     writer = _V30Writer(root, fps=fps, camera=camera, codec=codec, crf=crf, names=names)
     try:
         for index, episode in enumerate(episodes):
-            writer.add(*_episode_arrays(episode, index), _task_of(episode, index, tasks))
+            writer.add(*_episode_arrays(episode, index, camera), _task_of(episode, index, tasks))
     finally:
         writer.close()
     if not writer.rows:
@@ -524,5 +547,56 @@ def export_sim_episodes(
         robot_type="franka_panda",
         state_names=STATE_NAMES,
         action_names=ACTION_NAMES,
+        codec=codec,
+    )
+
+
+DRIVE_STATE_NAMES = ("x", "y", "z", "yaw")
+
+
+def drive_to_lerobot(drive: Any) -> dict:
+    """A :class:`cosmos.curate.sim.DrivingEpisode` as one multi-camera LeRobot episode.
+
+    Returns:
+        ``{"frames": {"observation.images.<view>": uint8 [T, H, W, 3]}`` (views in order), ``"actions"``:
+        float32 ``[T, 3 * num_waypoints]``, the trajectory flattened point-major (``x0, y0, z0, x1, ...``,
+        metres, ego frame: the drive's "action"), ``"states"``: float32 ``[T, 4]`` ego ``(x, y, z, yaw)`` in
+        the world frame (metres, radians), ``"task"``: the front view's caption}.
+    """
+    names = drive.metadata["view_names"]
+    poses = np.asarray(drive.ego_poses)
+    yaw = np.arctan2(poses[:, 1, 0], poses[:, 0, 0])
+    trajectory = np.asarray(drive.trajectory, np.float32)
+    return {
+        "frames": {f"observation.images.{name}": drive.views[v] for v, name in enumerate(names)},
+        "actions": trajectory.reshape(len(trajectory), -1),
+        "states": np.concatenate([poses[:, :3, 3], yaw[:, None]], axis=1).astype(np.float32),
+        "task": drive.captions[0],
+    }
+
+
+def export_sim_drives(
+    root: str | Path, seeds: Iterable[int], config: Any = None, *, codec: str = "auto"
+) -> Path:
+    """Simulate multi-camera drives (:func:`cosmos.curate.sim.generate_drive`, extra ``[sim]``) for ``seeds``
+    and write them as a LeRobot v3.0 dataset at ``root``: one video feature per view
+    (``observation.images.front``, ``...front_left``, ...), actions the ego trajectory and states the ego
+    pose (:func:`drive_to_lerobot`), ``robot_type`` ``"sim_car"``. Cameras, captions of the other views and
+    the scene are not part of LeRobot's format: use the shard writer for those.
+
+    Args:
+        config: a :class:`cosmos.curate.sim.DrivingConfig` (default ``DrivingConfig()``).
+    """
+    from cosmos.curate.sim.driving import DrivingConfig, generate_drive
+
+    config = config or DrivingConfig()
+    episodes = (drive_to_lerobot(generate_drive(seed, config)) for seed in seeds)
+    return write_lerobot_v30(
+        root,
+        episodes,
+        fps=config.fps,
+        robot_type="sim_car",
+        state_names=DRIVE_STATE_NAMES,
+        action_names=[f"{axis}{j}" for j in range(config.num_waypoints) for axis in "xyz"],
         codec=codec,
     )
