@@ -40,11 +40,11 @@ from cosmos.core import (
     resolve_guardrail,
 )
 
-from .denoiser import Conditioning, guided_denoiser
-from .edm import SIGMA_DATA, SIGMA_MAX, SIGMA_MIN
+from .denoiser import Conditioning
+from .edm import SIGMA_DATA
 from .multiview import FRAME_REPEAT_SCALE, MULTIVIEW_PRESETS, MultiViewDiT, check_trajectory
-from .samplers import SAMPLERS, sigmas_for
-from .wfm import initial_noise
+from .samplers import SAMPLERS
+from .wfm import initial_noise, run_sampler
 
 GRID_LAYOUTS: dict[int, tuple[tuple[int, ...], ...]] = {
     6: ((1, 0, 2), (4, 3, 5)),  # left front right / back-left back back-right (spec §1)
@@ -423,7 +423,10 @@ class MultiViewWFM(nn.Module):
         )
 
         start = time.perf_counter()
-        latent = self._run_sampler(cond, uncond, guidance, noise, sampler, num_steps, progress, callback)
+        latent = run_sampler(
+            self.net, cond, uncond, guidance, noise, sampler, num_steps,
+            sigma_data=self.sigma_data, progress=progress, callback=callback,
+        )  # fmt: skip
         timings["denoise"] = time.perf_counter() - start
         if return_latent:
             self.timings = timings
@@ -434,38 +437,6 @@ class MultiViewWFM(nn.Module):
         out = rearrange(guard_video(guard, out.flatten(0, 1)), "(b v) c t h w -> b v c t h w", b=batch)
         self.timings = timings
         return out
-
-    def _run_sampler(
-        self,
-        cond: Conditioning,
-        uncond: Conditioning,
-        guidance: float,
-        noise: Tensor,
-        sampler: str,
-        num_steps: int,
-        progress: bool,
-        callback: Callable[[dict], None] | None,
-    ) -> Tensor:
-        """EDM sampling from ``noise * sigma_max`` with the guided denoiser (spec §4)."""
-        denoiser = guided_denoiser(self.net, cond, uncond, guidance, sigma_data=self.sigma_data)
-        sigmas = sigmas_for(sampler, num_steps, SIGMA_MIN, SIGMA_MAX)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(desc=f"multi-view {sampler}", unit="eval")
-
-        def on_step(info: dict) -> None:
-            if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(info)
-
-        try:
-            return SAMPLERS[sampler](denoiser, noise * SIGMA_MAX, sigmas, callback=on_step)
-        finally:
-            if bar is not None:
-                bar.close()
 
     def drive(
         self,

@@ -565,33 +565,10 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         progress: bool,
         callback: Callable[[dict], None] | None,
     ) -> Tensor:
-        """EDM sampling from ``noise * sigma_max`` with the guided denoiser; returns the model latent (spec §7-8).
-
-        Raises:
-            ValueError: an unknown sampler.
-        """
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
-        denoiser = guided_denoiser(self.net, cond, uncond, guidance, sigma_data=self.sigma_data)
-        sigmas = sigmas_for(sampler, num_steps, SIGMA_MIN, SIGMA_MAX)
-        evaluations = {"res2ab": num_steps + 1, "euler": num_steps + 1, "heun": 2 * num_steps + 1}[sampler]
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=evaluations, desc=f"{sampler} sampling", unit="eval")
-
-        def on_step(info: dict) -> None:
-            if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(info)
-
-        try:
-            return SAMPLERS[sampler](denoiser, noise * SIGMA_MAX, sigmas, callback=on_step)
-        finally:
-            if bar is not None:
-                bar.close()
+        return run_sampler(
+            self.net, cond, uncond, guidance, noise, sampler, num_steps,
+            sigma_data=self.sigma_data, progress=progress, callback=callback,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------
     # weights
@@ -704,6 +681,49 @@ class DiffusionWFM(ChunkedWorldModel, nn.Module):
         (folder / WFM_CONFIG_NAME).write_text(json.dumps(document, indent=2) + "\n")
         return folder
 
+
+
+def run_sampler(
+    net: nn.Module,
+    cond: Conditioning,
+    uncond: Conditioning,
+    guidance: float,
+    noise: Tensor,
+    sampler: str,
+    num_steps: int,
+    *,
+    sigma_data: float = SIGMA_DATA,
+    progress: bool = False,
+    callback: Callable[[dict], None] | None = None,
+) -> Tensor:
+    """EDM sampling from ``noise * sigma_max`` (``noise`` ``[B, C, T', H', W']`` standard normal) with the guided
+    denoiser; returns the model latent of the same shape (spec §7-8; one tqdm bar over model evaluations).
+
+    Raises:
+        ValueError: an unknown sampler.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    denoiser = guided_denoiser(net, cond, uncond, guidance, sigma_data=sigma_data)
+    sigmas = sigmas_for(sampler, num_steps, SIGMA_MIN, SIGMA_MAX)
+    evaluations = {"res2ab": num_steps + 1, "euler": num_steps + 1, "heun": 2 * num_steps + 1}[sampler]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=evaluations, desc=f"{sampler} sampling", unit="eval")
+
+    def on_step(info: dict) -> None:
+        if bar is not None:
+            bar.update(1)
+        if callback is not None:
+            callback(info)
+
+    try:
+        return SAMPLERS[sampler](denoiser, noise * SIGMA_MAX, sigmas, callback=on_step)
+    finally:
+        if bar is not None:
+            bar.close()
 
 def _check_rollout_settings(model: DiffusionWFM) -> None:
     """The world-model settings must fit the tokenizer (valid clip and context lengths, divisible resolution)."""
